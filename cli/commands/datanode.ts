@@ -1,0 +1,67 @@
+import path from 'node:path'
+import type { Command } from 'commander'
+import { NoClusterError, createLogger } from '../../core/index.ts'
+import { Datanode } from '../../datanode/index.ts'
+import { countArg, portArg, sizeArg } from '../support/args.ts'
+import { ensureClusterKey } from '../support/cluster-key.ts'
+import { optionalConfig, resolveIn } from '../support/defaults.ts'
+import { runUntilStopped } from '../support/service.ts'
+
+interface DatanodeFlags {
+  namenode?: string
+  data?: string
+  listen?: string[]
+  dataHost?: string
+  dataPort?: number
+  rack?: string
+  clusterKey?: string
+  reserved?: number
+  heartbeatInterval?: number
+}
+
+export function registerDatanode (program: Command): void {
+  program.command('datanode')
+    .description('run a datanode on its own (cairn up runs three for you)')
+    .option('--namenode <multiaddr>', 'the namenode to join, with /p2p/<id> (default: the configuration\'s)')
+    .option('--data <dir>', 'block directory (default .cairn/datanode)')
+    .option('--listen <multiaddr...>', 'libp2p listen addresses (default /ip4/127.0.0.1/tcp/0)')
+    .option('--data-host <host>', 'host the TLS data channel binds and advertises (default 127.0.0.1)')
+    .option('--data-port <port>', 'port of the data channel, 0 for any (default 0)', portArg)
+    .option('--rack <label>', 'failure domain (rack, zone); copies go to distinct labels')
+    .option('--cluster-key <file>', 'cluster key (default: the configuration\'s)')
+    .option('--reserved <size>', 'disk space to leave free, e.g. 10GiB (default 256MiB)', sizeArg)
+    .option('--heartbeat-interval <ms>', 'heartbeat period', countArg(100, 3_600_000))
+    .addHelpText('after', `
+Example:
+  cairn datanode --namenode /ip4/10.0.0.1/tcp/4740/p2p/12D3KooW... --data /srv/cairn/dn1 --cluster-key cluster.key`)
+    .action(async (flags: DatanodeFlags, command: Command) => {
+      const loaded = await optionalConfig(command.optsWithGlobals().config)
+      const config = loaded?.config
+      const namenode = flags.namenode ?? config?.namenode.address
+      if (namenode === undefined) {
+        throw new NoClusterError('no namenode to join', { hint: 'pass --namenode <multiaddr> (the namenode prints it when it starts)' })
+      }
+      if (flags.clusterKey === undefined && config === undefined) {
+        throw new NoClusterError('no cluster key', { hint: 'pass --cluster-key <file> with a copy of the namenode\'s cluster.key' })
+      }
+      const keyFile = flags.clusterKey !== undefined ? path.resolve(flags.clusterKey) : resolveIn(loaded, config?.clusterKey ?? 'cluster.key')
+      const { key } = await ensureClusterKey(keyFile, false)
+      const log = createLogger('datanode')
+      const datanode = new Datanode({
+        dataDir: path.resolve(flags.data ?? '.cairn/datanode'),
+        namenode,
+        clusterKey: key,
+        listen: flags.listen ?? ['/ip4/127.0.0.1/tcp/0'],
+        dataHost: flags.dataHost ?? config?.datanodes.dataHost ?? '127.0.0.1',
+        dataPort: flags.dataPort ?? 0,
+        ...(flags.rack === undefined ? {} : { rack: flags.rack }),
+        reservedBytes: flags.reserved ?? config?.datanodes.reservedBytes,
+        heartbeatIntervalMs: flags.heartbeatInterval ?? config?.heartbeat.intervalMs,
+        log
+      })
+      await datanode.start()
+      // under `cairn up`, report ready only once the namenode has our blocks
+      if (process.send !== undefined) await datanode.registered(60_000).catch(() => {})
+      await runUntilStopped('datanode', datanode, { id: datanode.id })
+    })
+}

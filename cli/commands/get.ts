@@ -1,0 +1,52 @@
+import path from 'node:path'
+import type { Command } from 'commander'
+import { formatBytes } from '../../core/index.ts'
+import { contentPath } from '../support/args.ts'
+import { withClient } from '../support/client.ts'
+import { plural, printJson } from '../support/output.ts'
+import { Progress } from '../support/progress.ts'
+
+interface GetFlags {
+  output?: string
+  quiet?: boolean
+  json?: boolean
+}
+
+export function registerGet (program: Command): void {
+  program.command('get')
+    .description('download a file or directory tree from the cluster to local disk')
+    .argument('<cid[/path]>', 'what to fetch: <cid>, <cid>/path or /ipfs/<cid>/path')
+    .option('-o, --output <path>', 'where to write it (default: the last path segment, or the CID)')
+    .option('-q, --quiet', 'no progress, no summary')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', `
+Examples:
+  cairn get bafybeig.../photos -o photos
+  cairn get /ipfs/bafkrei... -o notes.txt`)
+    .action(async (target: string, flags: GetFlags, command: Command) => {
+      const where = contentPath(target)
+      await withClient(command.optsWithGlobals(), async ({ client, signal }) => {
+        const out = flags.output ?? where.segments.at(-1) ?? where.root.toString()
+        const quiet = flags.quiet === true || flags.json === true
+        let total: number | undefined
+        if (!quiet && process.stderr.isTTY === true) {
+          const info = await client.stat(where, signal).catch(() => undefined)
+          if (info !== undefined && info.kind === 'file') total = info.size
+          else if (info !== undefined && info.cluster.bytes > 0) total = info.cluster.bytes
+        }
+        const progress = new Progress({ label: 'get', ...(total === undefined ? {} : { total }), enabled: !quiet && process.stderr.isTTY === true })
+        let result
+        try {
+          result = await client.get(where, out, { signal, onBytes: (n) => { progress.add(n) } })
+        } finally {
+          progress.done()
+        }
+        if (flags.json === true) {
+          printJson({ ...result, path: path.resolve(result.path), seconds: progress.elapsedMs / 1000 })
+        } else if (!quiet) {
+          const what = result.directories > 0 ? `${plural(result.files, 'file')} in ${plural(result.directories, 'directory', 'directories')}` : formatBytes(result.bytes)
+          process.stderr.write(`saved ${out} (${what}, ${formatBytes(result.bytes)})\n`)
+        }
+      })
+    })
+}

@@ -1,0 +1,64 @@
+import { CID } from 'multiformats/cid'
+import { InvalidCidError, InvalidPathError } from '../errors.ts'
+
+/** A CID and the path below it, as named by `<cid>/a/b` or `/ipfs/<cid>/a/b`. */
+export interface ContentPath {
+  root: CID
+  segments: string[]
+}
+
+export function parseCid (text: string): CID {
+  const trimmed = text.trim()
+  if (trimmed === '') {
+    throw new InvalidCidError('an empty string is not a CID', { hint: 'pass a CID such as bafy... or Qm...' })
+  }
+  try {
+    return CID.parse(trimmed)
+  } catch (err) {
+    throw new InvalidCidError(`"${shorten(trimmed)}" is not a valid CID`, {
+      cause: err,
+      hint: 'a CID looks like bafybei... (CIDv1) or Qm... (CIDv0); check for a truncated copy-paste'
+    })
+  }
+}
+
+/** Parses `<cid>`, `<cid>/path`, `/ipfs/<cid>/path` and `ipfs://<cid>/path`. */
+export function parseContentPath (text: string): ContentPath {
+  let rest = text.trim()
+  if (rest.startsWith('ipfs://')) rest = rest.slice('ipfs://'.length)
+  else if (rest.startsWith('/ipfs/')) rest = rest.slice('/ipfs/'.length)
+  else if (rest.startsWith('/ipns/') || rest.startsWith('ipns://')) {
+    throw new InvalidPathError(`"${shorten(text)}" is an IPNS path; names are not supported by this command yet`, {
+      hint: 'resolve the name first and pass /ipfs/<cid>'
+    })
+  } else if (rest.startsWith('/')) {
+    throw new InvalidPathError(`"${shorten(text)}" is not a content path`, {
+      hint: 'use <cid>, <cid>/path or /ipfs/<cid>/path'
+    })
+  }
+  const [first = '', ...others] = rest.split('/')
+  const root = parseCid(first)
+  const segments = others.filter((s) => s !== '')
+  for (const segment of segments) {
+    if (segment === '.' || segment === '..') {
+      throw new InvalidPathError(`"${segment}" cannot appear in a content path`, {
+        hint: 'paths inside a DAG only go down; write the full path from the root CID'
+      })
+    }
+    if (segment.includes('\0')) throw new InvalidPathError('a path segment contains a NUL byte')
+  }
+  return { root, segments }
+}
+
+export function formatContentPath (path: ContentPath): string {
+  return [path.root.toString(), ...path.segments].join('/')
+}
+
+/** The key Cairn uses for a block everywhere: its multihash, so CIDv0/v1 and codecs of the same bytes agree. */
+export function blockKey (cid: CID): string {
+  return Buffer.from(cid.multihash.bytes).toString('base64url')
+}
+
+function shorten (text: string): string {
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text
+}

@@ -1,0 +1,133 @@
+import type { Stream } from '@libp2p/interface'
+import type { Socket } from 'node:net'
+
+/**
+ * A byte pipe the RPC layer runs over: a libp2p stream (control plane, and the
+ * block protocol for peers without a data port) or a TLS socket (the bulk data
+ * channel). Reading is push-based with pause/resume so the RPC layer can stop
+ * the flow when its handlers are saturated; neither transport's async
+ * iterator offers that (libp2p's buffers without limit).
+ */
+export interface Channel {
+  /** Who is on the other end, for logs and errors. */
+  readonly label: string
+  /** Starts delivering incoming bytes. `end` runs once, with an error if the close was not clean. */
+  start (sink: ChannelSink): void
+  pause (): void
+  resume (): void
+  /** Writes the parts of one frame contiguously; resolves once more may be written. */
+  write (parts: Uint8Array[]): Promise<void>
+  /** Closes our side after pending writes. */
+  close (): Promise<void>
+  /** Tears the channel down now. */
+  abort (err: Error): void
+}
+
+export interface ChannelSink {
+  data (chunk: Uint8Array): void
+  end (err?: Error): void
+}
+
+/** libp2p buffers this much while paused before resetting a stream; above the yamux window. */
+const STREAM_READ_BUFFER_BYTES = 64 * 1024 * 1024
+
+export function streamChannel (stream: Stream, label: string): Channel {
+  stream.maxReadBufferLength = STREAM_READ_BUFFER_BYTES
+  // control streams are long-lived and may idle between requests
+  stream.inactivityTimeout = 0
+  let ended = false
+  return {
+    label,
+    start (sink) {
+      const end = (err?: Error): void => {
+        if (ended) return
+        ended = true
+        sink.end(err)
+      }
+      stream.addEventListener('message', (evt) => {
+        const data = evt.data
+        sink.data(data instanceof Uint8Array ? data : data.subarray())
+      })
+      stream.addEventListener('remoteCloseWrite', () => { end() })
+      stream.addEventListener('close', (evt) => { end(evt.error) })
+      if (stream.status !== 'open') end()
+    },
+    pause () {
+      if (stream.readStatus === 'readable') stream.pause()
+    },
+    resume () {
+      if (stream.readStatus === 'paused') stream.resume()
+    },
+    async write (parts) {
+      // every part is handed over synchronously so frames never interleave;
+      // only then wait for the buffer to drain
+      let more = true
+      for (const part of parts) more = stream.send(part)
+      if (!more) await stream.onDrain()
+    },
+    async close () {
+      await stream.close().catch(() => { stream.abort(new Error('close failed')) })
+    },
+    abort (err) {
+      stream.abort(err)
+    }
+  }
+}
+
+export function socketChannel (socket: Socket, label: string): Channel {
+  let ended = false
+  // every writer waiting for the same drain shares one listener
+  let draining: Promise<void> | undefined
+  return {
+    label,
+    start (sink) {
+      const end = (err?: Error): void => {
+        if (ended) return
+        ended = true
+        sink.end(err)
+      }
+      socket.on('data', (chunk: Buffer) => { sink.data(chunk) })
+      socket.on('end', () => { end() })
+      socket.on('error', (err) => { end(err) })
+      socket.on('close', () => { end() })
+      if (socket.destroyed) end()
+    },
+    pause () { socket.pause() },
+    resume () { socket.resume() },
+    async write (parts) {
+      if (socket.destroyed || socket.writableEnded) throw new Error('socket is closed')
+      socket.cork()
+      let more = true
+      for (const part of parts) more = socket.write(part)
+      socket.uncork()
+      if (more) return
+      draining ??= waitForDrain(socket).finally(() => { draining = undefined })
+      await draining
+    },
+    async close () {
+      if (socket.destroyed) return
+      await new Promise<void>((resolve) => {
+        socket.once('close', () => { resolve() })
+        socket.end()
+        // a peer that never closes its side must not hold us forever
+        setTimeout(() => { socket.destroy(); resolve() }, 2_000).unref()
+      })
+    },
+    abort (err) {
+      socket.destroy(err)
+    }
+  }
+}
+
+function waitForDrain (socket: Socket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const cleanup = (): void => {
+      socket.off('drain', onDrain)
+      socket.off('close', onClose)
+    }
+    const onDrain = (): void => { cleanup(); resolve() }
+    const onClose = (): void => { cleanup(); reject(new Error('socket closed while writing')) }
+    socket.on('drain', onDrain)
+    socket.on('close', onClose)
+  })
+}

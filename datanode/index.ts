@@ -1,0 +1,5 @@
+/** The datanode: verified, durable block storage served over the block protocol. */
+export { Datanode } from './datanode.ts'
+export type { DatanodeInit } from './datanode.ts'
+export { BlockStore } from './block-store.ts'
+export type { BlockStoreInit, StoredBlock, StoreUsage } from './block-store.ts'

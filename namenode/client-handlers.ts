@@ -1,0 +1,170 @@
+import {
+  DiskFullError, InvalidArgumentError, MAX_REPLICATION, NoDatanodesError, VERSION, asCid, asCids, asInteger,
+  asObject, asOptionalString, asStrings, blockKey, blockLinks, isKnownCodec, mayHaveLinks, verifyBlock
+} from '../core/index.ts'
+import type {
+  AllocateResult, ClusterReport, DatanodeAddress, Handlers, LocateResult, PinResult, PinsResult, StatResult
+} from '../core/index.ts'
+import type { CID } from 'multiformats/cid'
+import { chooseTargets } from './placement.ts'
+import { addPin, removePin, statDag } from './pins.ts'
+import { liveCopies } from './state.ts'
+import type { NamenodeState } from './state.ts'
+
+/** Nodes accepted in one dagPut: bounds the work and memory of one request. */
+const MAX_DAG_NODES_PER_REQUEST = 4_096
+
+/** The namenode's client protocol: where to write, where to read, pins, reports. */
+export function clientHandlers (state: NamenodeState): Handlers {
+  return {
+    'nn.allocate': (raw: unknown): AllocateResult => {
+      const p = asObject(raw)
+      const replication = asInteger(p.replication, 'replication', 1, MAX_REPLICATION)
+      const count = asInteger(p.count ?? replication, 'count', 0, MAX_REPLICATION)
+      const bytes = asInteger(p.bytes ?? 0, 'bytes')
+      const cids = asCids(p.cids)
+      const exclude = new Set(p.exclude === undefined ? [] : asStrings(p.exclude, 'exclude'))
+      const live = state.registry.live()
+      if (live.length === 0) {
+        throw new NoDatanodesError('no datanode is alive', {
+          hint: 'start datanodes (cairn up starts three), then check cairn report'
+        })
+      }
+      const targets = chooseTargets({
+        candidates: live.map((r) => ({ id: r.id, availableBytes: r.usage.availableBytes, activeTransfers: r.activeTransfers, ...(r.rack === undefined ? {} : { rack: r.rack }) })),
+        count,
+        bytes,
+        exclude
+      })
+      if (targets.length === 0 && count > 0 && live.some((r) => !exclude.has(r.id))) {
+        throw new DiskFullError('every live datanode is too full for this data', {
+          hint: 'add datanodes or free space on them (cairn report shows what is left)'
+        })
+      }
+      return {
+        targets: targets.map((t) => state.registry.address(state.registry.get(t.id) as NonNullable<ReturnType<typeof state.registry.get>>)),
+        present: cids.map((cid) => liveCopies(state, state.blocks.get(blockKey(cid))) >= replication),
+        liveDatanodes: live.length
+      }
+    },
+
+    'nn.locate': (raw: unknown): LocateResult => {
+      const cids = asCids(asObject(raw).cids)
+      const datanodes: DatanodeAddress[] = []
+      const slot = new Map<number, number>()
+      const where = cids.map((cid) => {
+        const entry = state.blocks.get(blockKey(cid))
+        if (entry === undefined) return []
+        const holders = entry.replicas
+          .map((index) => state.registry.at(index))
+          .filter((r) => r !== undefined && state.registry.stateOf(r) !== 'dead')
+          // live before stale: a stale datanode may be on its way out
+          .sort((a, b) => Number(state.registry.stateOf(a!) !== 'live') - Number(state.registry.stateOf(b!) !== 'live'))
+        return holders.map((record) => {
+          let at = slot.get(record!.index)
+          if (at === undefined) {
+            at = datanodes.length
+            datanodes.push(state.registry.address(record!))
+            slot.set(record!.index, at)
+          }
+          return at
+        })
+      })
+      const known = cids.map((cid) => (state.blocks.get(blockKey(cid))?.replicas.length ?? 0) > 0 || state.dag.has(blockKey(cid)))
+      return { datanodes, where, known }
+    },
+
+    'nn.dagPut': (raw: unknown): null => {
+      const p = asObject(raw)
+      if (!Array.isArray(p.nodes) || p.nodes.length > MAX_DAG_NODES_PER_REQUEST) {
+        throw new InvalidArgumentError(`nodes must be a list of at most ${MAX_DAG_NODES_PER_REQUEST}`)
+      }
+      const nodes: Array<{ cid: CID, links: CID[] }> = p.nodes.map((item: unknown, i: number) => {
+        const node = asObject(item, `nodes[${i}]`)
+        const cid = asCid(node.cid, `nodes[${i}].cid`)
+        if (!mayHaveLinks(cid)) {
+          throw new InvalidArgumentError(`nodes[${i}] (${cid}) has a codec without links; only linking nodes are indexed`)
+        }
+        if (node.bytes === undefined || node.bytes === null) return { cid, links: [] }
+        if (!(node.bytes instanceof Uint8Array)) throw new InvalidArgumentError(`nodes[${i}].bytes is not bytes`)
+        verifyBlock(cid, node.bytes, 'DAG node')
+        return { cid, links: blockLinks(cid, node.bytes) }
+      })
+      state.store.putDagNodes(nodes)
+      for (const node of nodes) state.dag.set(blockKey(node.cid), node.links)
+      return null
+    },
+
+    'nn.pin': (raw: unknown): PinResult => {
+      const p = asObject(raw)
+      const root = asCid(p.root, 'root')
+      if (!isKnownCodec(root)) {
+        throw new InvalidArgumentError(`${root} uses codec 0x${root.code.toString(16)}, which Cairn cannot pin`)
+      }
+      const label = asOptionalString(p.label, 'label')
+      const result = addPin(state, {
+        root,
+        replication: asInteger(p.replication, 'replication', 1, MAX_REPLICATION),
+        ...(label === undefined ? {} : { label })
+      })
+      state.log.info(`pinned ${root} (${result.blocks} blocks, replication ${result.replication}, fewest copies now ${result.minReplicas})`)
+      return result
+    },
+
+    'nn.pins': (): PinsResult => ({ pins: [...state.pins.values()] }),
+
+    'nn.unpin': (raw: unknown): null => {
+      const pin = removePin(state, asCid(asObject(raw).root, 'root'))
+      state.log.info(`unpinned ${pin.root}`)
+      return null
+    },
+
+    'nn.stat': (raw: unknown): StatResult => statDag(state, asCid(asObject(raw).cid, 'cid')),
+
+    'nn.report': (): ClusterReport => report(state),
+
+    'nn.badReplica': (raw: unknown): null => {
+      const p = asObject(raw)
+      const cid = asCid(p.cid, 'cid')
+      const record = state.registry.get(String(p.datanode))
+      if (record !== undefined) {
+        state.blocks.removeReplica(blockKey(cid), record.index)
+        state.log.warn(`a client found datanode ${record.id}'s copy of ${cid} bad; no longer counted`)
+      }
+      return null
+    }
+  }
+}
+
+function report (state: NamenodeState): ClusterReport {
+  const datanodes = state.registry.all().map((r) => state.registry.report(r))
+  let capacityBytes = 0
+  let usedBytes = 0
+  let availableBytes = 0
+  for (const dn of datanodes) {
+    if (dn.state === 'dead') continue
+    capacityBytes += dn.capacityBytes
+    usedBytes += dn.usedBytes
+    availableBytes += dn.availableBytes
+  }
+  let total = 0
+  let replicas = 0
+  let underReplicated = 0
+  let missing = 0
+  for (const [, entry] of state.blocks.entriesView()) {
+    const copies = liveCopies(state, entry)
+    if (entry.replicas.length > 0) total++
+    replicas += copies
+    if (entry.want > 0 && copies === 0) missing++
+    else if (copies < entry.want) underReplicated++
+  }
+  return {
+    namenode: { id: state.id, addrs: state.addrs(), startedMs: state.startedMs, version: VERSION },
+    capacityBytes,
+    usedBytes,
+    availableBytes,
+    datanodes,
+    blocks: { total, replicas, underReplicated, missing },
+    pins: state.pins.size
+  }
+}

@@ -42,7 +42,7 @@ Examples:
           progress.done()
         }
         if (flags.json === true) {
-          printJson({ ...result, path: path.resolve(result.path), seconds: progress.elapsedMs / 1000 })
+          printJson({ ...result, path: path.resolve(result.path), seconds: progress.elapsedMs / 1000, peakMemoryBytes: process.resourceUsage().maxRSS * 1024 })
         } else if (!quiet) {
           const what = result.directories > 0 ? `${plural(result.files, 'file')} in ${plural(result.directories, 'directory', 'directories')}` : formatBytes(result.bytes)
           process.stderr.write(`saved ${out} (${what}, ${formatBytes(result.bytes)})\n`)

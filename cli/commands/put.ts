@@ -53,7 +53,7 @@ Examples:
           progress.done()
         }
         if (flags.json === true) {
-          printJson({ ...result, seconds: progress.elapsedMs / 1000 })
+          printJson({ ...result, seconds: progress.elapsedMs / 1000, peakMemoryBytes: process.resourceUsage().maxRSS * 1024 })
           return
         }
         process.stdout.write(`${result.root.toString()}\n`)

@@ -1,0 +1,118 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { generateClusterKey } from '../../core/index.ts'
+import { TestCluster, runCairn } from '../helpers/cluster.ts'
+import type { RunResult } from '../helpers/cluster.ts'
+
+let cluster: TestCluster
+beforeAll(async () => { cluster = await TestCluster.start({ datanodes: 1 }) })
+afterAll(async () => { await cluster?.stop() })
+
+/** Every user-facing failure: a message, a hint, the right exit code, and never a stack trace. */
+function expectCleanError (result: RunResult, code: number, message: RegExp): void {
+  expect(result.code, result.stderr).toBe(code)
+  expect(result.stderr).toMatch(/^cairn: error: /)
+  expect(result.stderr).toMatch(message)
+  expect(result.stderr).not.toMatch(/\n\s+at /)
+}
+
+describe('errors a user can hit', () => {
+  it('a local file that does not exist', async () => {
+    const result = await cluster.cairn(['put', path.join(cluster.dir, 'no-such-file')])
+    expectCleanError(result, 3, /no such file or directory/)
+    expect(result.stderr).toContain('hint:')
+  })
+
+  it('a malformed CID', async () => {
+    expectCleanError(await cluster.cairn(['get', 'not-a-cid']), 2, /"not-a-cid" is not a valid CID/)
+    expectCleanError(await cluster.cairn(['cat', '/ipfs/bafy-truncated']), 2, /not a valid CID/)
+    expectCleanError(await cluster.cairn(['pin', 'rm', 'Qm123']), 2, /not a valid CID/)
+  })
+
+  it('a CID this cluster never stored', async () => {
+    const result = await cluster.cairn(['cat', 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy'])
+    expectCleanError(result, 3, /is not stored in this cluster/)
+  })
+
+  it('a path that does not exist inside a directory, and a path through a file', async () => {
+    const dir = path.join(cluster.dir, 'd')
+    await rm(dir, { recursive: true, force: true })
+    await import('node:fs/promises').then(async (fs) => { await fs.mkdir(dir); await fs.writeFile(path.join(dir, 'f'), 'x') })
+    const root = (await cluster.cairn(['put', dir])).stdout.toString().trim()
+    expectCleanError(await cluster.cairn(['cat', `${root}/missing`]), 3, /missing/)
+    expectCleanError(await cluster.cairn(['cat', root]), 2, /is a directory/)
+    expect((await cluster.cairn(['ls', `${root}/f/deeper`])).code).not.toBe(0)
+  })
+
+  it('a namenode that is not running: a clear error within seconds, not a hang', async () => {
+    // a port with nothing behind it
+    const port = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const p = (server.address() as { port: number }).port
+        server.close(() => { resolve(p) })
+      })
+    })
+    const dir = await mkdtemp(path.join(tmpdir(), 'cairn-nonn-'))
+    try {
+      await writeFile(path.join(dir, 'cluster.key'), generateClusterKey())
+      await writeFile(path.join(dir, 'config.json'), JSON.stringify({
+        version: 1, namenode: { address: `/ip4/127.0.0.1/tcp/${port}/p2p/12D3KooWDQQAChQBMjK1Dm9QDFDXgGjLTUnDeiiZub51Y8DdAMJx` }
+      }))
+      const result = await runCairn(['--config', path.join(dir, 'config.json'), 'report'], { timeoutMs: 20_000 })
+      expectCleanError(result, 4, /cannot reach the namenode/)
+      expect(result.stderr).toContain('cairn up')
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('no cluster configuration anywhere', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'cairn-nocfg-'))
+    try {
+      const result = await runCairn(['pin', 'ls'], { cwd: dir, env: { HOME: dir, CAIRN_CONFIG: '' } })
+      expectCleanError(result, 2, /no Cairn cluster configuration found/)
+      expect(result.stderr).toContain('cairn up')
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('a configuration file with mistakes names each one', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'cairn-badcfg-'))
+    try {
+      await writeFile(path.join(dir, 'config.json'), JSON.stringify({ version: 1, client: { replication: 0, colour: 'red' } }))
+      const result = await runCairn(['--config', path.join(dir, 'config.json'), 'report'])
+      expectCleanError(result, 2, /client\.replication|replication/)
+      expect(result.stderr).toContain('colour')
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('usage mistakes: unknown command, bad option values', async () => {
+    const unknown = await runCairn(['frobnicate'])
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toContain("unknown command 'frobnicate'")
+    const bad = await cluster.cairn(['put', '-r', 'lots', 'x'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('replication must be a whole number')
+    const profile = await cluster.cairn(['put', '--profile', 'fast', 'x'])
+    expect(profile.code).toBe(2)
+    expect(profile.stderr).toContain('unknown profile')
+  })
+
+  it('cat into a closed pipe stops quietly', async () => {
+    const root = (await cluster.cairn(['put', '-'], { input: Buffer.alloc(4 * 1024 * 1024, 1) })).stdout.toString().trim()
+    const { spawn } = await import('node:child_process')
+    const { MAIN } = await import('../helpers/cluster.ts')
+    const child = spawn('sh', ['-c', `"${process.execPath}" "${MAIN}" --config "${cluster.configFile}" cat ${root} | head -c 10 > /dev/null; echo "\${PIPESTATUS:-done}"`])
+    let stderr = ''
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+    await new Promise((resolve) => child.on('close', resolve))
+    expect(stderr).not.toMatch(/\n\s+at /)
+    expect(stderr).not.toContain('EPIPE')
+  })
+})

@@ -1,0 +1,64 @@
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { MAIN, runCairn } from '../helpers/cluster.ts'
+
+const dirs: string[] = []
+afterAll(async () => { for (const dir of dirs) await rm(dir, { recursive: true, force: true }) })
+
+/** Starts `cairn up` in `cwd` as a user would, and waits for its banner. */
+async function up (cwd: string, args: string[] = []): Promise<{ stop: () => Promise<number | null>, banner: string }> {
+  const child = spawn(process.execPath, [MAIN, 'up', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stderr.on('data', (d: Buffer) => { err += d.toString() })
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { resolve(code) }))
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new Error(`cairn up printed no banner: ${out} ${err}`)) }, 60_000)
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+      if (out.includes('Press Ctrl-C to stop.')) { clearTimeout(timer); resolve() }
+    })
+    void exited.then((code) => { clearTimeout(timer); reject(new Error(`cairn up exited (${code ?? '?'}): ${err}`)) })
+  })
+  return {
+    banner: out,
+    stop: async () => {
+      child.kill('SIGINT')
+      return await exited
+    }
+  }
+}
+
+describe('cairn up', () => {
+  it('starts a local cluster, serves put/get from the same directory, stops cleanly on Ctrl-C, and reuses its data', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'cairn-up-'))
+    dirs.push(dir)
+    const first = await up(dir)
+    expect(first.banner).toContain('a namenode and 3 datanodes')
+    await writeFile(path.join(dir, 'hello.txt'), 'hello world')
+    // no --config: the CLI finds ./.cairn/config.json, also from a subdirectory
+    const put = await runCairn(['put', 'hello.txt'], { cwd: dir })
+    expect(put.code, put.stderr).toBe(0)
+    const root = put.stdout.toString().trim()
+    expect(root).toBe('bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e')
+    const report = JSON.parse((await runCairn(['report', '--json'], { cwd: path.join(dir, '.cairn') })).stdout.toString())
+    expect(report.datanodes.filter((d: { state: string }) => d.state === 'live')).toHaveLength(3)
+
+    // a second `up` on the same data is refused while the first runs
+    const second = await runCairn(['up'], { cwd: dir, timeoutMs: 30_000 })
+    expect(second.code).toBe(4)
+    expect(second.stderr).toContain('in use by another cairn up')
+
+    expect(await first.stop()).toBe(0)
+    const ps = await runCairn(['report'], { cwd: dir, timeoutMs: 20_000 })
+    expect(ps.code).toBe(4)
+
+    const again = await up(dir)
+    const cat = await runCairn(['cat', root], { cwd: dir })
+    expect(cat.stdout.toString()).toBe('hello world')
+    expect(await again.stop()).toBe(0)
+  }, 180_000)
+})

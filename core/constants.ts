@@ -33,7 +33,7 @@ export const WRITE_BATCH_BYTES = 8 * 1024 * 1024
 /** ...or of at most this many blocks, whichever comes first. */
 export const WRITE_BATCH_BLOCKS = 256
 /** Bytes of sealed batches a put may hold in memory while they replicate. */
-export const WRITE_IN_FLIGHT_BYTES = 64 * 1024 * 1024
+export const WRITE_IN_FLIGHT_BYTES = 32 * 1024 * 1024
 /** Attempts to find a replacement when a target datanode fails mid-batch. */
 export const WRITE_TARGET_RETRIES = 3
 

@@ -53,6 +53,8 @@ export class BlockStore {
   private readonly index = new Map<string, number>()
   private readonly writing = new Map<string, Promise<boolean>>()
   private readonly dirtyDirs = new Set<string>()
+  /** Shard directories known to exist: a mkdir per block cost a syscall and a path walk each. */
+  private readonly madeDirs = new Set<string>()
   private usedBytes = 0
   private tempCounter = 0
   private lastStatfs = { atMs: 0, capacityBytes: 0, freeBytes: 0 }
@@ -209,10 +211,13 @@ export class BlockStore {
     const dir = path.dirname(file)
     const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${this.tempCounter++}.tmp`)
     try {
-      await mkdir(dir, { recursive: true })
-      const handle = await open(temp, 'w', 0o644)
+      const handle = await this.openTemp(dir, temp)
       try {
-        await handle.writeFile(bytes)
+        // one positional write: writeFile would split a block into 512 KiB calls
+        let written = 0
+        while (written < bytes.byteLength) {
+          written += (await handle.write(bytes, written, bytes.byteLength - written, written)).bytesWritten
+        }
         await handle.sync()
       } finally {
         await handle.close()
@@ -230,6 +235,22 @@ export class BlockStore {
     this.usedBytes += bytes.byteLength
     this.lastStatfs.freeBytes -= bytes.byteLength
     return true
+  }
+
+  private async openTemp (dir: string, temp: string): Promise<import('node:fs/promises').FileHandle> {
+    if (!this.madeDirs.has(dir)) {
+      await mkdir(dir, { recursive: true })
+      this.madeDirs.add(dir)
+    }
+    try {
+      return await open(temp, 'w', 0o644)
+    } catch (err) {
+      // someone removed the shard directory since we made it
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      this.madeDirs.delete(dir)
+      await mkdir(dir, { recursive: true })
+      return await open(temp, 'w', 0o644)
+    }
   }
 
   private async refreshStatfs (force: boolean): Promise<void> {

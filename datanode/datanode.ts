@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { Libp2p } from '@libp2p/interface'
 import {
-  BLOCK_PROTOCOL, DATANODE_IO_CONCURRENCY, DATANODE_RESERVED_BYTES, HEARTBEAT_INTERVAL_MS, RpcPeer, Semaphore,
+  BLOCK_PROTOCOL, BufferPool, DATANODE_IO_CONCURRENCY, MAX_FRAME_BYTES, DATANODE_RESERVED_BYTES, HEARTBEAT_INTERVAL_MS, RpcPeer, Semaphore,
   VERSION, createCairnNode, createLogger, decodeIdentity, deriveDataKey, encodeIdentity, listenData, lockDataDir,
   newIdentity, streamChannel
 } from '../core/index.ts'
@@ -43,6 +43,8 @@ export class Datanode {
   private readonly init: DatanodeInit
   private readonly log: Logger
   private readonly io = new Semaphore(DATANODE_IO_CONCURRENCY)
+  /** Incoming blocks land in reused buffers: the block service never keeps a body past its handler. */
+  private readonly frames = new BufferPool([1024 * 1024 + 64 * 1024, MAX_FRAME_BYTES], 64)
   private lock: DirLock | undefined
   private node: Libp2p | undefined
   private data: DataListener | undefined
@@ -139,6 +141,7 @@ export class Datanode {
       handlers: blockSessionHandlers(this.store, events, this.io, this.log),
       // a put carries a block; this bounds a session's buffered blocks as well as its work
       maxConcurrentHandlers: 32,
+      requestBufferPool: this.frames,
       onClose: () => { this.sessions.delete(session) },
       onHandlerError: (method, err) => { this.log.error(`${method} failed`, err) }
     })

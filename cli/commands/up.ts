@@ -4,7 +4,7 @@ import { createServer } from 'node:net'
 import path from 'node:path'
 import type { Command } from 'commander'
 import {
-  CONFIG_FILE, DEFAULT_DATA_DIR, DEFAULT_NAMENODE_PORT, defaultConfig, loadConfig, lockDataDir, saveConfig, shortId
+  AbortedError, CONFIG_FILE, DEFAULT_DATA_DIR, DEFAULT_NAMENODE_PORT, defaultConfig, loadConfig, lockDataDir, saveConfig, shortId
 } from '../../core/index.ts'
 import type { CairnConfig } from '../../core/index.ts'
 import { countArg, portArg, replicationArg } from '../support/args.ts'
@@ -42,15 +42,28 @@ async function up (flags: UpFlags): Promise<void> {
   const lock = await lockDataDir(dataDir, 'cairn up')
   const say = (line: string): void => { process.stdout.write(`${line}\n`) }
   const services: ServiceProcess[] = []
-  let stopping = false
+  let stopping: Promise<void> | undefined
   const stopAll = async (): Promise<void> => {
-    if (stopping) return
-    stopping = true
-    // datanodes first, so none is left reporting to a namenode that is gone
-    await Promise.all(services.slice(1).map(async (s) => { await s.stop() }))
-    await services[0]?.stop()
-    await lock.release()
+    stopping ??= (async () => {
+      // datanodes first, so none is left reporting to a namenode that is gone
+      await Promise.all(services.slice(1).map(async (s) => { await s.stop() }))
+      await services[0]?.stop()
+      await lock.release()
+    })()
+    await stopping
   }
+  // Ctrl-C is honoured from the first moment: during start-up it stops what has started
+  let interrupted = false
+  let wake: () => void = () => {}
+  const signalled = new Promise<void>((resolve) => { wake = resolve })
+  const onSignal = (): void => {
+    if (interrupted) return
+    interrupted = true
+    wake()
+    void stopAll()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
 
   try {
     const configFile = path.join(dataDir, CONFIG_FILE)
@@ -79,6 +92,7 @@ async function up (flags: UpFlags): Promise<void> {
     })
     services.push(namenode)
     const address = String((await namenode.start()).address)
+    if (interrupted) throw new AbortedError('interrupted')
     config.namenode.address = address
     await saveConfig(dataDir, config)
 
@@ -92,6 +106,7 @@ async function up (flags: UpFlags): Promise<void> {
       }))
     }
     await Promise.all(services.slice(1).map(async (s) => await s.start()))
+    if (interrupted) throw new AbortedError('interrupted')
 
     say(`Cairn is up: a namenode and ${plural(config.datanodes.count, 'datanode')}, data in ${dataDir}`)
     say(`  namenode   ${address}`)
@@ -102,21 +117,17 @@ async function up (flags: UpFlags): Promise<void> {
     say('Try: cairn put <file>  |  cairn report')
     say('Press Ctrl-C to stop.')
 
-    await new Promise<void>((resolve) => {
-      const onSignal = (): void => {
-        process.off('SIGINT', onSignal)
-        process.off('SIGTERM', onSignal)
-        resolve()
-      }
-      process.on('SIGINT', onSignal)
-      process.on('SIGTERM', onSignal)
-    })
+    await signalled
     say('stopping...')
     await stopAll()
     say('stopped')
   } catch (err) {
     await stopAll()
+    if (interrupted) throw new AbortedError('cairn up was interrupted while starting; everything it started is stopped')
     throw err
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
   }
 }
 

@@ -1,10 +1,14 @@
 import path from 'node:path'
-import { findConfigFile, loadConfig } from '../../core/index.ts'
+import { loadConfig } from '../../core/index.ts'
 import type { LoadedConfig } from '../../core/index.ts'
 
-/** The configuration a service falls back on for flags not given, if one is found. */
+/**
+ * The configuration a service falls back on for flags not given: only one
+ * named by --config or $CAIRN_CONFIG. A service never picks up a file found
+ * by walking up from wherever it happens to be started.
+ */
 export async function optionalConfig (explicit?: string): Promise<LoadedConfig | undefined> {
-  const file = findConfigFile(explicit)
+  const file = explicit ?? (process.env.CAIRN_CONFIG === '' ? undefined : process.env.CAIRN_CONFIG)
   return file === undefined ? undefined : await loadConfig(file)
 }
 

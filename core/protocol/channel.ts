@@ -28,6 +28,9 @@ export interface ChannelSink {
   end (err?: Error): void
 }
 
+/** Parts smaller than this are gathered into one write. */
+const SMALL_PART_BYTES = 16 * 1024
+
 /** libp2p buffers this much while paused before resetting a stream; above the yamux window. */
 const STREAM_READ_BUFFER_BYTES = 64 * 1024 * 1024
 
@@ -59,11 +62,11 @@ export function streamChannel (stream: Stream, label: string): Channel {
       if (stream.readStatus === 'paused') stream.resume()
     },
     async write (parts) {
-      // every part is handed over synchronously so frames never interleave;
-      // only then wait for the buffer to drain
-      let more = true
-      for (const part of parts) more = stream.send(part)
-      if (!more) await stream.onDrain()
+      // wait while the buffer is full, so many concurrent writers queue here
+      // instead of all piling their frames into the stream's buffer
+      while (stream.writableNeedsDrain) await stream.onDrain()
+      // every part is handed over synchronously so frames never interleave
+      for (const part of parts) stream.send(part)
     },
     async close () {
       await stream.close().catch(() => { stream.abort(new Error('close failed')) })
@@ -95,14 +98,20 @@ export function socketChannel (socket: Socket, label: string): Channel {
     pause () { socket.pause() },
     resume () { socket.resume() },
     async write (parts) {
+      // wait while the buffer is full, so many concurrent writers queue here
+      // instead of all piling their frames (and their ciphertext) into it
+      while (socket.writableNeedDrain) {
+        draining ??= waitForDrain(socket).finally(() => { draining = undefined })
+        await draining
+      }
       if (socket.destroyed || socket.writableEnded) throw new Error('socket is closed')
-      socket.cork()
-      let more = true
-      for (const part of parts) more = socket.write(part)
-      socket.uncork()
-      if (more) return
-      draining ??= waitForDrain(socket).finally(() => { draining = undefined })
-      await draining
+      // Not cork/writev: on a TLS socket Node flattens a writev into one new
+      // buffer before encrypting, a full extra copy of every block. The small
+      // header goes in one write and the body in another.
+      const body = parts.length > 1 && (parts.at(-1)?.byteLength ?? 0) > SMALL_PART_BYTES ? parts.at(-1) : undefined
+      const head = body === undefined ? parts : parts.slice(0, -1)
+      socket.write(head.length === 1 ? head[0] as Uint8Array : Buffer.concat(head))
+      if (body !== undefined) socket.write(body)
     },
     async close () {
       if (socket.destroyed) return

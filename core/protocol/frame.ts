@@ -2,6 +2,10 @@ import * as varint from 'uint8-varint'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { MAX_FRAME_BYTES } from '../constants.ts'
 import { ProtocolError } from '../errors.ts'
+import type { BufferPool } from '../util/pool.ts'
+
+/** Frames at least this big are copied into pooled buffers when a pool is given. */
+const POOLED_FRAME_BYTES = 64 * 1024
 
 /**
  * A frame is a small encoded header plus an optional opaque body. Block bytes
@@ -12,6 +16,8 @@ import { ProtocolError } from '../errors.ts'
 export interface Frame {
   header: Uint8Array
   body?: Uint8Array
+  /** Set when the frame lives in a pooled buffer: call once nothing uses header or body any more. */
+  release?: () => void
 }
 
 /** The pieces of one frame, to be written in order (no concatenation copy). */
@@ -33,9 +39,11 @@ export function encodeFrame (header: Uint8Array, body?: Uint8Array): Uint8Array[
 export class FrameDecoder {
   private readonly buffer = new Uint8ArrayList()
   private readonly maxFrameBytes: number
+  private readonly pool: BufferPool | undefined
 
-  constructor (maxFrameBytes: number = MAX_FRAME_BYTES) {
+  constructor (maxFrameBytes: number = MAX_FRAME_BYTES, pool?: BufferPool) {
     this.maxFrameBytes = maxFrameBytes
+    this.pool = pool
   }
 
   push (chunk: Uint8Array): void {
@@ -53,7 +61,21 @@ export class FrameDecoder {
     const prefix = varint.encodingLength(frameLength)
     if (this.buffer.byteLength < prefix + frameLength) return undefined
 
-    const frame = this.buffer.subarray(prefix, prefix + frameLength)
+    let frame: Uint8Array
+    let release: (() => void) | undefined
+    if (this.pool !== undefined && frameLength >= POOLED_FRAME_BYTES) {
+      const pooled = this.pool.take(frameLength)
+      let at = 0
+      for (const chunk of this.buffer.sublist(prefix, prefix + frameLength)) {
+        pooled.set(chunk, at)
+        at += chunk.byteLength
+      }
+      frame = pooled.subarray(0, frameLength)
+      const pool = this.pool
+      release = () => { pool.give(pooled) }
+    } else {
+      frame = this.buffer.subarray(prefix, prefix + frameLength)
+    }
     this.buffer.consume(prefix + frameLength)
     const headerLength = varint.decode(frame)
     const headerStart = varint.encodingLength(headerLength)
@@ -62,7 +84,9 @@ export class FrameDecoder {
     }
     const header = frame.subarray(headerStart, headerStart + headerLength)
     const body = frame.subarray(headerStart + headerLength)
-    return body.byteLength > 0 ? { header, body } : { header }
+    const result: Frame = body.byteLength > 0 ? { header, body } : { header }
+    if (release !== undefined) result.release = release
+    return result
   }
 
   get bufferedBytes (): number {

@@ -8,6 +8,7 @@ import { decodeMessage, encodeMessage } from './codec.ts'
 import { FrameDecoder, encodeFrame } from './frame.ts'
 import type { Frame } from './frame.ts'
 import type { Channel } from './channel.ts'
+import type { BufferPool } from '../util/pool.ts'
 
 /**
  * Request/response over one long-lived channel, many requests in flight,
@@ -66,6 +67,12 @@ export interface RpcPeerInit {
   onClose?: (err?: Error) => void
   /** Sees handler failures that are bugs rather than CairnErrors. */
   onHandlerError?: (method: string, err: unknown) => void
+  /**
+   * Receive large request frames into these reusable buffers. Only for
+   * peers whose handlers never keep `ctx.body` after they return: the buffer
+   * is reused as soon as the handler settles.
+   */
+  requestBufferPool?: BufferPool
 }
 
 interface Pending {
@@ -82,7 +89,7 @@ export class RpcPeer {
   private readonly transportError: (message: string, cause?: unknown) => CairnError
   private readonly onCloseCallback: ((err?: Error) => void) | undefined
   private readonly onHandlerError: ((method: string, err: unknown) => void) | undefined
-  private readonly decoder = new FrameDecoder()
+  private readonly decoder: FrameDecoder
   private readonly pending = new Map<number, Pending>()
   private readonly active = new Map<number, AbortController>()
   private nextId = 1
@@ -98,6 +105,7 @@ export class RpcPeer {
     this.transportError = init.transportError ?? ((message, cause) => new ConnectionClosedError(message, { cause }))
     this.onCloseCallback = init.onClose
     this.onHandlerError = init.onHandlerError
+    this.decoder = new FrameDecoder(undefined, init.requestBufferPool)
     channel.start({
       data: (chunk) => { this.onData(chunk) },
       end: (err) => { this.shutdown(err) }
@@ -204,7 +212,7 @@ export class RpcPeer {
       throw new ProtocolError(`${this.channel.label} sent a message without an id`)
     }
     switch (msg.k) {
-      case 'q': this.serve(msg as { i: number, m: unknown, p: unknown }, frame.body); return
+      case 'q': this.serve(msg as { i: number, m: unknown, p: unknown }, frame.body, frame.release); return
       case 'r': this.settle(msg.i, (p) => { p.resolve(withBody((msg as { v: unknown }).v, frame.body)) }); return
       case 'e': this.settle(msg.i, (p) => { p.reject(errorFromWire(asWireError((msg as { e: unknown }).e))) }); return
       case 'c': this.active.get(msg.i)?.abort(); return
@@ -221,7 +229,7 @@ export class RpcPeer {
     fn(entry)
   }
 
-  private serve (msg: { i: number, m: unknown, p: unknown }, body: Uint8Array | undefined): void {
+  private serve (msg: { i: number, m: unknown, p: unknown }, body: Uint8Array | undefined, release: (() => void) | undefined): void {
     const id = msg.i
     const method = typeof msg.m === 'string' ? msg.m : ''
     const handler = Object.hasOwn(this.handlers, method) ? this.handlers[method] : undefined
@@ -256,6 +264,7 @@ export class RpcPeer {
     }).catch(() => {
       // the channel broke while answering; shutdown() has the details
     }).finally(() => {
+      release?.()
       this.active.delete(id)
       if (this.paused && this.active.size < this.maxConcurrent) {
         this.paused = false

@@ -61,4 +61,25 @@ describe('cairn up', () => {
     expect(cat.stdout.toString()).toBe('hello world')
     expect(await again.stop()).toBe(0)
   }, 180_000)
+
+  it('Ctrl-C while it is still starting stops everything it started', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'cairn-up-int-'))
+    dirs.push(dir)
+    for (const delayMs of [300, 1_500, 3_000]) {
+      const child = spawn(process.execPath, [MAIN, 'up', '--data', path.join(dir, String(delayMs))], { cwd: dir, stdio: 'ignore' })
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { resolve(code) }))
+      await new Promise((r) => setTimeout(r, delayMs))
+      child.kill('SIGINT')
+      // before its handler is installed the signal simply ends it (code null), having started nothing
+      const code = await exited
+      expect([0, 130, null]).toContain(code)
+      // give stragglers a moment, then no service of this data directory may be left
+      await new Promise((r) => setTimeout(r, 500))
+      const { execFile } = await import('node:child_process')
+      const left = await new Promise<string>((resolve) => {
+        execFile('pgrep', ['-f', path.join(dir, String(delayMs))], (_err, stdout) => { resolve(stdout.trim()) })
+      })
+      expect(left, `services left running after Ctrl-C at ${delayMs} ms`).toBe('')
+    }
+  }, 120_000)
 })

@@ -17,6 +17,8 @@ export class ServiceStartError extends CairnError {
 export interface ChildInit {
   name: string
   args: string[]
+  /** Extra environment for the process. */
+  env?: Record<string, string>
   logFile: string
   readyTimeoutMs: number
   /** Told about crashes and restarts. */
@@ -46,7 +48,7 @@ export class ServiceProcess {
   /** Starts the process; resolves with its ready message. */
   async start (): Promise<Record<string, unknown>> {
     const log = openSync(this.init.logFile, 'a')
-    const proc = fork(MAIN, this.init.args, { stdio: ['ignore', 'ignore', log, 'ipc'] })
+    const proc = fork(MAIN, this.init.args, { stdio: ['ignore', 'ignore', log, 'ipc'], env: { ...process.env, ...this.init.env } })
     closeSync(log)
     this.proc = proc
     proc.on('exit', (code, signal) => { this.onExit(proc, code, signal) })

@@ -39,6 +39,7 @@ export function streamChannel (stream: Stream, label: string): Channel {
   // control streams are long-lived and may idle between requests
   stream.inactivityTimeout = 0
   let ended = false
+  let draining: Promise<void> | undefined
   return {
     label,
     start (sink) {
@@ -64,7 +65,10 @@ export function streamChannel (stream: Stream, label: string): Channel {
     async write (parts) {
       // wait while the buffer is full, so many concurrent writers queue here
       // instead of all piling their frames into the stream's buffer
-      while (stream.writableNeedsDrain) await stream.onDrain()
+      while (stream.writableNeedsDrain) {
+        draining ??= streamDrain(stream).finally(() => { draining = undefined })
+        await draining
+      }
       // every part is handed over synchronously so frames never interleave
       for (const part of parts) stream.send(part)
     },
@@ -126,6 +130,28 @@ export function socketChannel (socket: Socket, label: string): Channel {
       socket.destroy(err)
     }
   }
+}
+
+/**
+ * Resolves on the stream's next 'drain'. Not `stream.onDrain()`: in
+ * @libp2p/utils 7.4 its promise is resolved at the first drain and never
+ * renewed, so every later call returns at once even when the buffer is full
+ * (a write loop around it spins forever).
+ */
+function streamDrain (stream: Stream): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const cleanup = (): void => {
+      stream.removeEventListener('drain', onDrain)
+      stream.removeEventListener('close', onClose)
+    }
+    const onDrain = (): void => { cleanup(); resolve() }
+    const onClose = (evt: Event): void => {
+      cleanup()
+      reject((evt as Event & { error?: Error }).error ?? new Error('stream closed while writing'))
+    }
+    stream.addEventListener('drain', onDrain)
+    stream.addEventListener('close', onClose)
+  })
 }
 
 function waitForDrain (socket: Socket): Promise<void> {

@@ -4,7 +4,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { CID } from 'multiformats/cid'
 import { BlockStore } from '../../datanode/index.ts'
-import { importDag } from '../../core/index.ts'
+import { CairnClient, importDag, readClusterKey } from '../../core/index.ts'
 import type { ProfileName } from '../../core/index.ts'
 import { TestCluster } from '../helpers/cluster.ts'
 import { pseudoRandomBuffer, sha256 } from '../helpers/data.ts'
@@ -137,6 +137,24 @@ describe('put and get through a real cluster', () => {
     const missing = await cluster.cairn(['pin', 'rm', root])
     expect(missing.code).toBe(3)
     expect(missing.stderr).toContain('is not pinned')
+  })
+
+  it('the block protocol also runs over libp2p (peers without the data channel)', async () => {
+    const bytes = await pseudoRandomBuffer(3 * 1024 * 1024 + 11, 'libp2p-path')
+    const client = await CairnClient.connect({
+      namenode: cluster.namenodeAddress,
+      clusterKey: await readClusterKey(cluster.keyFile),
+      preferDataChannel: false
+    })
+    try {
+      const put = await client.put([{ content: bytes }], { replication: 2 })
+      expect(put.copies).toBe(2)
+      const parts: Uint8Array[] = []
+      for await (const part of client.cat({ root: put.root, segments: [] })) parts.push(part)
+      expect(sha256(Buffer.concat(parts))).toBe(sha256(bytes))
+    } finally {
+      await client.close()
+    }
   })
 
   it('report shows the datanodes, their usage and block counts', async () => {

@@ -21,8 +21,9 @@ import { cleanup, installExitHandlers, isInterrupted, makeTempDir } from './lib/
 import { readOptions } from './lib/options.ts'
 import type { Suite } from './lib/suite.ts'
 import { clusterSuite } from './suites/cluster.ts'
+import { namenodeMemorySuite } from './suites/namenode-memory.ts'
 
-const SUITES: Suite[] = [clusterSuite]
+const SUITES: Suite[] = [clusterSuite, namenodeMemorySuite]
 
 async function main (): Promise<void> {
   const options = readOptions()

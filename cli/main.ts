@@ -12,6 +12,10 @@ import { registerReport } from './commands/report.ts'
 import { registerStat } from './commands/stat.ts'
 import { registerUp } from './commands/up.ts'
 import { registerConfig } from './commands/config.ts'
+import { registerBalance } from './commands/balance.ts'
+import { registerFsck } from './commands/fsck.ts'
+import { registerGc } from './commands/gc.ts'
+import { registerSafemode } from './commands/safemode.ts'
 import { EXIT, exitCodeOf, printError } from './support/errors.ts'
 
 // Services receive blocks in fresh socket buffers that V8 counts as external
@@ -52,10 +56,18 @@ export function buildProgram (): Command {
   registerStat(program)
   registerPin(program)
   registerReport(program)
+  registerFsck(program)
+  registerGc(program)
+  registerBalance(program)
+  registerSafemode(program)
   registerNamenode(program)
   registerDatanode(program)
   registerConfig(program)
-  for (const command of program.commands) command.exitOverride()
+  const override = (command: Command): void => {
+    command.exitOverride()
+    for (const sub of command.commands) override(sub)
+  }
+  override(program)
   return program
 }
 

@@ -239,3 +239,10 @@ export function errorToWire (err: unknown): WireError {
 export function isCode (err: unknown, cls: typeof CairnError): boolean {
   return err instanceof CairnError && err.code === cls.code
 }
+
+/** The namenode is in safe mode and will not decide deletions or moves yet. */
+export class SafeModeError extends CairnError {
+  static override readonly code = 'ERR_SAFE_MODE'
+  override name = 'SafeModeError'
+}
+registerErrorClass(SafeModeError)

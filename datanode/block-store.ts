@@ -1,4 +1,4 @@
-import { mkdir, open, opendir, readFile, rename, rm, stat, statfs } from 'node:fs/promises'
+import { mkdir, open, opendir, readFile, rename, rm, stat, statfs, utimes } from 'node:fs/promises'
 import path from 'node:path'
 import { NextToLast } from 'blockstore-fs/sharding'
 import { base32upper } from 'multiformats/bases/base32'
@@ -29,6 +29,9 @@ export interface StoreUsage {
   usedBytes: number
   blocks: number
 }
+
+/** Where corrupt copies are set aside, inside the store. */
+const QUARANTINE = 'quarantine'
 
 /** How often the free-space figure is refreshed from the filesystem, at most. */
 const STATFS_INTERVAL_MS = 1_000
@@ -68,7 +71,7 @@ export class BlockStore {
   async open (): Promise<void> {
     await mkdir(this.path, { recursive: true })
     for await (const dirEntry of await opendir(this.path)) {
-      if (!dirEntry.isDirectory()) continue
+      if (!dirEntry.isDirectory() || dirEntry.name === QUARANTINE) continue
       const dir = path.join(this.path, dirEntry.name)
       for await (const fileEntry of await opendir(dir)) {
         const name = fileEntry.name
@@ -119,7 +122,11 @@ export class BlockStore {
       throw new BlockCorruptError(`refused block ${cid}: its ${bytes.byteLength} bytes do not match its hash`)
     }
     const key = blockKey(cid)
-    if (this.index.has(key)) return false
+    if (this.index.has(key)) {
+      // a put is using this block again: gc must see it as fresh (see deleteUnlessFresh)
+      await utimes(this.fileOf(cid), new Date(), new Date()).catch(() => {})
+      return false
+    }
     const inProgress = this.writing.get(key)
     if (inProgress !== undefined) {
       await inProgress
@@ -163,9 +170,43 @@ export class BlockStore {
       throw new LocalFileError(`cannot read block ${cid}: ${(err as Error).message}`, { cause: err })
     }
     if (!hashMatches(cid, bytes)) {
-      throw new BlockCorruptError(`block ${cid} on disk does not match its hash`)
+      await this.quarantine(cid)
+      throw new BlockCorruptError(`block ${cid} on disk does not match its hash; moved it to ${QUARANTINE}/`)
     }
     return bytes
+  }
+
+  /**
+   * Sets a corrupt copy aside: out of the index, so it is never served or
+   * reported again, but kept on disk (in quarantine/) for the operator. A
+   * block that fails its hash is worth nothing as a copy.
+   */
+  async quarantine (cid: CID): Promise<void> {
+    const file = this.fileOf(cid)
+    const dir = path.join(this.path, QUARANTINE)
+    await mkdir(dir, { recursive: true })
+    await rename(file, path.join(dir, `${path.basename(file)}.${Date.now()}`)).catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') await rm(file, { force: true })
+    })
+    this.forget(blockKey(cid))
+    this.dirtyDirs.add(path.dirname(file))
+  }
+
+  /**
+   * gc's delete: skips a block written, or sent again, within `graceMs`
+   * (a put is reusing it, whatever order the messages arrived in).
+   */
+  async deleteUnlessFresh (cid: CID, graceMs: number): Promise<boolean> {
+    const key = blockKey(cid)
+    if (!this.index.has(key) || this.writing.has(key)) return false
+    try {
+      const info = await stat(this.fileOf(cid))
+      if (Date.now() - info.mtimeMs < graceMs) return false
+    } catch {
+      this.forget(key)
+      return true
+    }
+    return await this.delete(cid)
   }
 
   async delete (cid: CID): Promise<boolean> {

@@ -2,12 +2,15 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { Libp2p } from '@libp2p/interface'
 import {
-  BLOCK_PROTOCOL, BufferPool, DATANODE_IO_CONCURRENCY, MAX_FRAME_BYTES, DATANODE_RESERVED_BYTES, HEARTBEAT_INTERVAL_MS, RpcPeer, Semaphore,
+  BLOCK_PROTOCOL, BufferPool, DATANODE_IO_CONCURRENCY, DatanodePool, MAX_FRAME_BYTES, DATANODE_RESERVED_BYTES, HEARTBEAT_INTERVAL_MS, RpcPeer, Semaphore,
   VERSION, createCairnNode, createLogger, decodeIdentity, deriveDataKey, encodeIdentity, listenData, lockDataDir,
   newIdentity, streamChannel
 } from '../core/index.ts'
 import type { Channel, DatanodeAddress, DataListener, DirLock, Logger } from '../core/index.ts'
+import type { CID } from 'multiformats/cid'
 import { BlockStore } from './block-store.ts'
+import { CommandRunner } from './commands.ts'
+import { BlockScanner } from './scanner.ts'
 import { blockSessionHandlers } from './block-service.ts'
 import type { BlockServiceEvents } from './block-service.ts'
 import { NamenodeLink } from './namenode-link.ts'
@@ -31,6 +34,12 @@ export interface DatanodeInit {
   reservedBytes?: number
   /** Default HEARTBEAT_INTERVAL_MS. */
   heartbeatIntervalMs?: number
+  /** Bytes per second the block scanner re-verifies; 0 turns it off. Default 8 MiB/s. */
+  scanBytesPerSec?: number
+  /** Rest between full scanner passes. Default 60 s. */
+  scanRestMs?: number
+  /** gc keeps blocks written or sent again this recently. Default 15 min. */
+  gcGraceMs?: number
   log?: Logger
 }
 
@@ -50,6 +59,9 @@ export class Datanode {
   private data: DataListener | undefined
   private link: NamenodeLink | undefined
   private storeRef: BlockStore | undefined
+  private runner: CommandRunner | undefined
+  private scannerRef: BlockScanner | undefined
+  private pool: DatanodePool | undefined
   private readonly sessions = new Set<RpcPeer>()
 
   constructor (init: DatanodeInit) {
@@ -100,6 +112,21 @@ export class Datanode {
       onChannel: (channel) => { this.serve(channel) }
     })
 
+    this.pool = new DatanodePool({ node: this.node, dataKey: deriveDataKey(this.init.clusterKey) })
+    const report = {
+      received: async (blocks: Array<{ cid: CID, size: number }>) => { await this.link?.received(blocks) },
+      deleted: async (cids: CID[]) => { await this.link?.deleted(cids) },
+      corrupt: async (cid: CID) => { await this.link?.corrupt(cid) }
+    }
+    this.runner = new CommandRunner({ store, pool: this.pool, report, gcGraceMs: this.init.gcGraceMs ?? 15 * 60_000, log: this.log })
+    this.scannerRef = new BlockScanner({
+      store,
+      bytesPerSec: this.init.scanBytesPerSec ?? 8 * 1024 * 1024,
+      ...(this.init.scanRestMs === undefined ? {} : { restMs: this.init.scanRestMs }),
+      onCorrupt: (cid) => { report.corrupt(cid).catch((err: unknown) => { this.log.warn(`could not report corrupt block ${cid}: ${(err as Error).message}`) }) },
+      log: this.log
+    })
+
     this.link = new NamenodeLink({
       node: this.node,
       namenode: this.init.namenode,
@@ -108,12 +135,13 @@ export class Datanode {
         const registration = { datanode: this.address, version: VERSION, ...(await store.usage()) }
         return this.init.rack === undefined ? registration : { ...registration, rack: this.init.rack }
       },
-      heartbeat: async () => ({ id: this.id, activeTransfers: this.sessions.size, ...(await store.usage()) }),
+      heartbeat: async () => ({ id: this.id, activeTransfers: this.runner?.active ?? 0, ...(await store.usage()) }),
       blocks: () => store.list(),
-      onCommands: (commands) => { this.log.debug(`ignoring ${commands.length} namenode commands`) },
+      onCommands: (commands) => { this.runner?.run(commands) },
       log: this.log
     })
     this.link.start()
+    this.scannerRef.start()
     this.log.info(`datanode ${this.id} serving ${store.size} blocks from ${store.path}; data channel ${this.data.host}:${this.data.port}`)
   }
 
@@ -122,8 +150,15 @@ export class Datanode {
     await this.link?.ready(timeoutMs)
   }
 
+  get scanner (): BlockScanner | undefined {
+    return this.scannerRef
+  }
+
   async stop (): Promise<void> {
+    await this.scannerRef?.stop()
+    await this.runner?.stop()
     for (const session of this.sessions) session.abort(new Error('datanode stopping'))
+    await this.pool?.close()
     await this.link?.stop()
     await this.data?.close()
     await this.node?.stop()

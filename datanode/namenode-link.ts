@@ -4,7 +4,7 @@ import {
   MAX_CIDS_PER_MESSAGE, NAMENODE_PROTOCOL, NamenodeUnreachableError, RpcPeer, parseMultiaddr, streamChannel
 } from '../core/index.ts'
 import type {
-  DatanodeCommand, HeartbeatParams, HeartbeatResult, Logger, RegisterParams, RegisterResult
+  DatanodeCommand, HeartbeatParams, HeartbeatResult, Logger, RegisterParams, RegisterResult, ReportResult
 } from '../core/index.ts'
 import type { StoredBlock } from './block-store.ts'
 
@@ -95,7 +95,9 @@ export class NamenodeLink {
 
   private async send (method: string, params: unknown): Promise<void> {
     if (!this.connected) await this.ready(REPORT_WAIT_MS)
-    await (this.peer as RpcPeer).request(method, params)
+    const result = await (this.peer as RpcPeer).request<ReportResult | null>(method, params)
+    // work rides on every reply, so repair does not wait for the next heartbeat
+    if (result !== null && Array.isArray(result.commands) && result.commands.length > 0) this.init.onCommands(result.commands)
   }
 
   private async run (): Promise<void> {

@@ -6,16 +6,26 @@ import type {
   AllocateResult, ClusterReport, DatanodeAddress, Handlers, LocateResult, PinResult, PinsResult, StatResult
 } from '../core/index.ts'
 import type { CID } from 'multiformats/cid'
+import type { Leases } from './leases.ts'
 import { chooseTargets } from './placement.ts'
 import { addPin, removePin, statDag } from './pins.ts'
-import { liveCopies } from './state.ts'
+import type { ReplicationMonitor } from './replication.ts'
+import type { SafeMode } from './safe-mode.ts'
+import { copiesOf, infoOf, liveCopies } from './state.ts'
 import type { NamenodeState } from './state.ts'
+
+export interface ClientHandlerDeps {
+  monitor: ReplicationMonitor
+  leases: Leases
+  safeMode: SafeMode
+}
 
 /** Nodes accepted in one dagPut: bounds the work and memory of one request. */
 const MAX_DAG_NODES_PER_REQUEST = 4_096
 
 /** The namenode's client protocol: where to write, where to read, pins, reports. */
-export function clientHandlers (state: NamenodeState): Handlers {
+export function clientHandlers (state: NamenodeState, deps: ClientHandlerDeps): Handlers {
+  const { monitor, leases, safeMode } = deps
   return {
     'nn.allocate': (raw: unknown): AllocateResult => {
       const p = asObject(raw)
@@ -24,7 +34,9 @@ export function clientHandlers (state: NamenodeState): Handlers {
       const bytes = asInteger(p.bytes ?? 0, 'bytes')
       const cids = asCids(p.cids)
       const exclude = new Set(p.exclude === undefined ? [] : asStrings(p.exclude, 'exclude'))
-      const live = state.registry.live()
+      const lease = asOptionalString(p.lease, 'lease')
+      if (lease !== undefined) leases.hold(lease, cids.map((cid) => cid.multihash.bytes))
+      const live = state.registry.writable()
       if (live.length === 0) {
         throw new NoDatanodesError('no datanode is alive', {
           hint: 'start datanodes (cairn up starts three), then check cairn report'
@@ -43,7 +55,8 @@ export function clientHandlers (state: NamenodeState): Handlers {
       }
       return {
         targets: targets.map((t) => state.registry.address(state.registry.get(t.id) as NonNullable<ReturnType<typeof state.registry.get>>)),
-        present: cids.map((cid) => liveCopies(state, state.blocks.get(blockKey(cid))) >= replication),
+        // copies gc has ordered deleted may vanish under a put that relied on them: send those again
+        present: cids.map((cid) => liveCopies(state, infoOf(state, cid)) >= replication && !monitor.isCondemned(cid.multihash.bytes)),
         liveDatanodes: live.length
       }
     },
@@ -53,7 +66,7 @@ export function clientHandlers (state: NamenodeState): Handlers {
       const datanodes: DatanodeAddress[] = []
       const slot = new Map<number, number>()
       const where = cids.map((cid) => {
-        const entry = state.blocks.get(blockKey(cid))
+        const entry = infoOf(state, cid)
         if (entry === undefined) return []
         const holders = entry.replicas
           .map((index) => state.registry.at(index))
@@ -70,7 +83,8 @@ export function clientHandlers (state: NamenodeState): Handlers {
           return at
         })
       })
-      const known = cids.map((cid) => (state.blocks.get(blockKey(cid))?.replicas.length ?? 0) > 0 || state.dag.has(blockKey(cid)))
+      // a pinned block with no copy left is known, and lost: not "never stored"
+      const known = cids.map((cid) => infoOf(state, cid) !== undefined || state.dag.has(blockKey(cid)))
       return { datanodes, where, known }
     },
 
@@ -90,6 +104,8 @@ export function clientHandlers (state: NamenodeState): Handlers {
         verifyBlock(cid, node.bytes, 'DAG node')
         return { cid, links: blockLinks(cid, node.bytes) }
       })
+      const lease = asOptionalString(p.lease, 'lease')
+      if (lease !== undefined) leases.hold(lease, nodes.map((n) => n.cid.multihash.bytes))
       state.store.putDagNodes(nodes)
       for (const node of nodes) state.dag.set(blockKey(node.cid), node.links)
       return null
@@ -107,6 +123,10 @@ export function clientHandlers (state: NamenodeState): Handlers {
         replication: asInteger(p.replication, 'replication', 1, MAX_REPLICATION),
         ...(label === undefined ? {} : { label })
       })
+      for (const cid of state.dag.reach(root).blocks.values()) monitor.pardon(cid.multihash.bytes)
+      const lease = asOptionalString(p.lease, 'lease')
+      if (lease !== undefined) leases.release(lease)
+      monitor.rescan()
       state.log.info(`pinned ${root} (${result.blocks} blocks, replication ${result.replication}, fewest copies now ${result.minReplicas})`)
       return result
     },
@@ -115,29 +135,38 @@ export function clientHandlers (state: NamenodeState): Handlers {
 
     'nn.unpin': (raw: unknown): null => {
       const pin = removePin(state, asCid(asObject(raw).root, 'root'))
+      monitor.rescan()
       state.log.info(`unpinned ${pin.root}`)
       return null
     },
 
     'nn.stat': (raw: unknown): StatResult => statDag(state, asCid(asObject(raw).cid, 'cid')),
 
-    'nn.report': (): ClusterReport => report(state),
+    'nn.report': (): ClusterReport => report(state, monitor, safeMode),
 
     'nn.badReplica': (raw: unknown): null => {
       const p = asObject(raw)
       const cid = asCid(p.cid, 'cid')
       const record = state.registry.get(String(p.datanode))
-      if (record !== undefined) {
-        state.blocks.removeReplica(blockKey(cid), record.index)
-        state.log.warn(`a client found datanode ${record.id}'s copy of ${cid} bad; no longer counted`)
+      if (record !== undefined && state.blocks.hasReplica(cid.multihash.bytes, record.index)) {
+        // not believed until the datanode has checked its copy again
+        state.blocks.removeReplica(cid.multihash.bytes, record.index)
+        monitor.replicaRemoved(cid.multihash.bytes, record.index)
+        monitor.verify(record.index, cid)
+        state.log.warn(`a client got bad bytes for ${cid} from datanode ${record.id}; not counted until it re-checks its copy`)
       }
       return null
     }
   }
 }
 
-function report (state: NamenodeState): ClusterReport {
-  const datanodes = state.registry.all().map((r) => state.registry.report(r))
+function report (state: NamenodeState, monitor: ReplicationMonitor, safeMode: SafeMode): ClusterReport {
+  const datanodes = state.registry.all().map((r) => {
+    const dn = state.registry.report(r)
+    const toMove = monitor.toMove.get(r.index)
+    if (r.admin === 'decommissioning' && toMove !== undefined) dn.blocksToMove = toMove
+    return dn
+  })
   let capacityBytes = 0
   let usedBytes = 0
   let availableBytes = 0
@@ -145,26 +174,34 @@ function report (state: NamenodeState): ClusterReport {
     if (dn.state === 'dead') continue
     capacityBytes += dn.capacityBytes
     usedBytes += dn.usedBytes
-    availableBytes += dn.availableBytes
+    availableBytes += dn.admin === 'normal' ? dn.availableBytes : 0
   }
   let total = 0
   let replicas = 0
-  let underReplicated = 0
-  let missing = 0
-  for (const [, entry] of state.blocks.entriesView()) {
-    const copies = liveCopies(state, entry)
-    if (entry.replicas.length > 0) total++
-    replicas += copies
-    if (entry.want > 0 && copies === 0) missing++
-    else if (copies < entry.want) underReplicated++
-  }
+  state.blocks.forEach((_mh, info) => {
+    if (info.replicas.length > 0) total++
+    replicas += copiesOf(state, info).good.length
+  })
+  const c = monitor.counts
   return {
     namenode: { id: state.id, addrs: state.addrs(), startedMs: state.startedMs, version: VERSION },
     capacityBytes,
     usedBytes,
     availableBytes,
     datanodes,
-    blocks: { total, replicas, underReplicated, missing },
-    pins: state.pins.size
+    blocks: {
+      total,
+      replicas,
+      pinned: c.pinned,
+      underReplicated: c.underReplicated,
+      overReplicated: c.overReplicated,
+      misplaced: c.misplaced,
+      missing: c.missing,
+      corrupt: c.corrupt,
+      pendingCopies: monitor.pendingCopies,
+      scannedMs: monitor.lastScanMs
+    },
+    pins: state.pins.size,
+    safeMode: safeMode.status()
   }
 }

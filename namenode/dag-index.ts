@@ -29,6 +29,14 @@ export class DagIndex {
     return this.links.has(key)
   }
 
+  delete (key: string): void {
+    this.links.delete(key)
+  }
+
+  keys (): string[] {
+    return [...this.links.keys()]
+  }
+
   /** Walks the DAG below `root` through the index. */
   reach (root: CID, limit = Number.POSITIVE_INFINITY): Reach {
     const blocks = new Map<string, CID>()

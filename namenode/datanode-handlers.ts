@@ -1,13 +1,18 @@
 import {
-  InvalidArgumentError, asCids, asInteger, asIntegers, asObject, asOptionalString, asString, asStrings, blockKey
+  InvalidArgumentError, asCids, asInteger, asIntegers, asObject, asOptionalString, asString, asStrings
 } from '../core/index.ts'
 import type {
-  DatanodeAddress, DatanodeUsage, Handlers, HeartbeatResult, RegisterParams, RegisterResult
+  DatanodeAddress, DatanodeUsage, Handlers, HeartbeatResult, RegisterParams, RegisterResult, ReportResult
 } from '../core/index.ts'
+import type { Leases } from './leases.ts'
+import type { ReplicationMonitor } from './replication.ts'
+import { FLAG_CORRUPT_SEEN } from './state.ts'
 import type { NamenodeState } from './state.ts'
 
 export interface DatanodeHandlerOptions {
   heartbeatIntervalMs: number
+  monitor: ReplicationMonitor
+  leases: Leases
 }
 
 /**
@@ -16,6 +21,13 @@ export interface DatanodeHandlerOptions {
  * as blocks arrive or go.
  */
 export function datanodeHandlers (state: NamenodeState, options: DatanodeHandlerOptions): Handlers {
+  const { monitor, leases } = options
+  const arrived = (mh: Uint8Array, size: number, datanode: number): void => {
+    state.blocks.addReplica(mh, size, datanode)
+    monitor.replicaAdded(mh, datanode)
+    // a put or pin is using this block again: gc's order no longer stands
+    if (monitor.isCondemned(mh) && ((state.blocks.get(mh)?.want ?? 0) > 0 || leases.protects(mh))) monitor.pardon(mh)
+  }
   return {
     'dn.register': (raw: unknown): RegisterResult => {
       const params = parseRegister(raw)
@@ -29,7 +41,7 @@ export function datanodeHandlers (state: NamenodeState, options: DatanodeHandler
       const p = asObject(raw)
       const id = asString(p.id, 'id')
       const record = state.registry.heartbeat(id, parseUsage(p), asInteger(p.activeTransfers ?? 0, 'activeTransfers'))
-      return { reregister: record === undefined, commands: [] }
+      return { reregister: record === undefined, commands: record === undefined ? [] : monitor.takeCommands(record.index) }
     },
 
     'dn.report': (raw: unknown): null => {
@@ -40,35 +52,46 @@ export function datanodeHandlers (state: NamenodeState, options: DatanodeHandler
       const sizes = asIntegers(p.sizes, 'sizes', cids.length)
       // a full report replaces what the map held for this datanode
       if (part === 0) state.blocks.dropDatanode(record.index)
-      cids.forEach((cid, i) => { state.blocks.addReplica(blockKey(cid), sizes[i] as number, record.index) })
-      if (p.last === true) state.log.debug(`datanode ${record.id} reported ${record.usage.blocks} blocks`)
+      cids.forEach((cid, i) => { state.blocks.addReplica(cid.multihash.bytes, sizes[i] as number, record.index) })
+      if (p.last === true) {
+        monitor.rescan()
+        state.log.debug(`datanode ${record.id} reported ${record.usage.blocks} blocks`)
+      }
       return null
     },
 
-    'dn.received': (raw: unknown): null => {
+    'dn.received': (raw: unknown): ReportResult => {
       const p = asObject(raw)
       const record = known(state, asString(p.id, 'id'))
       const cids = asCids(p.cids)
       const sizes = asIntegers(p.sizes, 'sizes', cids.length)
-      cids.forEach((cid, i) => { state.blocks.addReplica(blockKey(cid), sizes[i] as number, record.index) })
-      return null
+      cids.forEach((cid, i) => { arrived(cid.multihash.bytes, sizes[i] as number, record.index) })
+      return { commands: monitor.takeCommands(record.index) }
     },
 
-    'dn.deleted': (raw: unknown): null => {
-      const p = asObject(raw)
-      const record = known(state, asString(p.id, 'id'))
-      for (const cid of asCids(p.cids)) state.blocks.removeReplica(blockKey(cid), record.index)
-      return null
-    },
-
-    'dn.corrupt': (raw: unknown): null => {
+    'dn.deleted': (raw: unknown): ReportResult => {
       const p = asObject(raw)
       const record = known(state, asString(p.id, 'id'))
       for (const cid of asCids(p.cids)) {
-        state.blocks.removeReplica(blockKey(cid), record.index)
-        state.log.warn(`datanode ${record.id} found its copy of ${cid} corrupt; no longer counted`)
+        state.blocks.removeReplica(cid.multihash.bytes, record.index)
+        monitor.replicaRemoved(cid.multihash.bytes, record.index)
       }
-      return null
+      return { commands: monitor.takeCommands(record.index) }
+    },
+
+    'dn.corrupt': (raw: unknown): ReportResult => {
+      const p = asObject(raw)
+      const record = known(state, asString(p.id, 'id'))
+      for (const cid of asCids(p.cids)) {
+        const mh = cid.multihash.bytes
+        const info = state.blocks.get(mh)
+        state.blocks.removeReplica(mh, record.index)
+        // the flag outlives the copy: fsck calls a block with no good copy left corrupt, not just missing
+        if (info !== undefined && (info.want > 0 || info.replicas.length > 1)) state.blocks.setFlags(mh, info.flags | FLAG_CORRUPT_SEEN)
+        monitor.replicaRemoved(mh, record.index)
+        state.log.warn(`datanode ${record.id} found its copy of ${cid} corrupt and set it aside; copying the block from a good copy`)
+      }
+      return { commands: monitor.takeCommands(record.index) }
     }
   }
 }

@@ -7,7 +7,13 @@ import {
   streamChannel
 } from '../core/index.ts'
 import type { DirLock, Logger } from '../core/index.ts'
-import { BlockMap } from './block-map.ts'
+import { adminHandlers } from './admin-handlers.ts'
+import { BlockTable } from './block-table.ts'
+import { Leases } from './leases.ts'
+import { ReplicationMonitor } from './replication.ts'
+import type { ReplicationInit } from './replication.ts'
+import { SafeMode } from './safe-mode.ts'
+import type { SafeModeInit } from './safe-mode.ts'
 import { clientHandlers } from './client-handlers.ts'
 import { DagIndex } from './dag-index.ts'
 import { datanodeHandlers } from './datanode-handlers.ts'
@@ -32,6 +38,14 @@ export interface NamenodeInit {
   /** Default Date.now; tests pass a fake. */
   clock?: () => number
   log?: Logger
+  /** How often the replication monitor runs. Default 1 s. */
+  monitorIntervalMs?: number
+  /** See ReplicationInit. */
+  replication?: ReplicationInit
+  /** See SafeModeInit. */
+  safeMode?: SafeModeInit
+  /** gc keeps unpinned blocks first seen less than this ago. Default 10 min. */
+  gcGraceMs?: number
 }
 
 /**
@@ -47,6 +61,9 @@ export class Namenode {
   private store: MetadataStore | undefined
   private readonly peers = new Set<RpcPeer>()
   private stateRef: NamenodeState | undefined
+  private monitorRef: ReplicationMonitor | undefined
+  private safeModeRef: SafeMode | undefined
+  private timer: NodeJS.Timeout | undefined
 
   constructor (init: NamenodeInit) {
     this.init = init
@@ -97,7 +114,7 @@ export class Namenode {
       startedMs: clock(),
       store,
       registry,
-      blocks: new BlockMap(),
+      blocks: new BlockTable({ clock }),
       dag,
       pins: new Map(),
       clock,
@@ -105,10 +122,16 @@ export class Namenode {
     }
     loadPins(state)
     this.stateRef = state
+    const monitor = new ReplicationMonitor(state, this.init.replication)
+    const safeMode = new SafeMode(this.init.safeMode)
+    const leases = new Leases(clock)
+    this.monitorRef = monitor
+    this.safeModeRef = safeMode
 
     const handlers = {
-      ...datanodeHandlers(state, { heartbeatIntervalMs: this.init.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS }),
-      ...clientHandlers(state)
+      ...datanodeHandlers(state, { heartbeatIntervalMs: this.init.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS, monitor, leases }),
+      ...clientHandlers(state, { monitor, leases, safeMode }),
+      ...adminHandlers({ state, monitor, safeMode, leases, graceMs: this.init.gcGraceMs ?? 10 * 60_000 })
     }
     await node.handle(NAMENODE_PROTOCOL, (stream, connection) => {
       const peer = new RpcPeer(streamChannel(stream, `peer ${connection.remotePeer.toString()}`), {
@@ -118,10 +141,30 @@ export class Namenode {
       })
       this.peers.add(peer)
     }, { maxInboundStreams: 4096 })
-    this.log.info(`namenode ${state.id} listening on ${this.address}; ${state.pins.size} pins, ${dag.size} indexed DAG nodes`)
+    this.log.info(`namenode ${state.id} listening on ${this.address}; ${state.pins.size} pins, ${dag.size} indexed DAG nodes; in safe mode until the datanodes report`)
+    this.timer = setInterval(() => { this.monitorRound() }, this.init.monitorIntervalMs ?? 1_000)
+  }
+
+  get monitor (): ReplicationMonitor {
+    if (this.monitorRef === undefined) throw new Error('namenode is not started')
+    return this.monitorRef
+  }
+
+  private monitorRound (): void {
+    const safeMode = this.safeModeRef as SafeMode
+    try {
+      const scanned = this.monitor.tick(!safeMode.active)
+      if (scanned && safeMode.update(this.monitor.counts, this.state.clock())) {
+        this.log.info(`leaving safe mode: ${safeMode.status().reason}`)
+        this.monitor.rescan()
+      }
+    } catch (err) {
+      this.log.error('replication monitor round failed', err)
+    }
   }
 
   async stop (): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer)
     for (const peer of this.peers) peer.abort(new Error('namenode stopping'))
     await this.node?.stop()
     this.store?.close()

@@ -1,7 +1,7 @@
 import type { CID } from 'multiformats/cid'
-import { IncompleteDagError, PinNotFoundError, blockKey } from '../core/index.ts'
+import { IncompleteDagError, PinNotFoundError } from '../core/index.ts'
 import type { PinInfo, PinParams, PinResult, StatResult } from '../core/index.ts'
-import { liveCopies } from './state.ts'
+import { infoOf, liveCopies, readableCopies } from './state.ts'
 import type { NamenodeState } from './state.ts'
 
 export function pinKey (root: CID): string {
@@ -29,12 +29,11 @@ export function addPin (state: NamenodeState, params: PinParams): PinResult {
   let bytes = 0
   let minReplicas = Number.POSITIVE_INFINITY
   const missing: CID[] = []
-  for (const [key, cid] of reach.blocks) {
-    const entry = state.blocks.get(key)
-    const copies = liveCopies(state, entry)
-    if (copies === 0) missing.push(cid)
-    minReplicas = Math.min(minReplicas, copies)
-    bytes += entry?.size ?? 0
+  for (const cid of reach.blocks.values()) {
+    const info = infoOf(state, cid)
+    if (readableCopies(state, info) === 0) missing.push(cid)
+    minReplicas = Math.min(minReplicas, liveCopies(state, info))
+    bytes += info?.size ?? 0
   }
   if (missing.length > 0) {
     throw new IncompleteDagError(`${missing.length} of ${reach.blocks.size} blocks of ${params.root} are on no live datanode (e.g. ${missing[0]?.toString()})`, {
@@ -57,9 +56,9 @@ export function addPin (state: NamenodeState, params: PinParams): PinResult {
   if (previous !== undefined && previous.replication > params.replication) {
     recomputeWants(state)
   } else {
-    for (const blockKeyOf of reach.blocks.keys()) {
-      const entry = state.blocks.get(blockKeyOf)
-      state.blocks.setWant(blockKeyOf, Math.max(entry?.want ?? 0, params.replication))
+    for (const cid of reach.blocks.values()) {
+      const mh = cid.multihash.bytes
+      state.blocks.setWant(mh, Math.max(state.blocks.get(mh)?.want ?? 0, params.replication))
     }
   }
   return { ...pin, minReplicas: reach.blocks.size === 0 ? 0 : minReplicas, liveDatanodes: state.registry.live().length }
@@ -81,9 +80,9 @@ export function removePin (state: NamenodeState, root: CID): PinInfo {
 export function recomputeWants (state: NamenodeState): void {
   state.blocks.clearWants()
   for (const pin of state.pins.values()) {
-    for (const key of state.dag.reach(pin.root).blocks.keys()) {
-      const entry = state.blocks.get(key)
-      state.blocks.setWant(key, Math.max(entry?.want ?? 0, pin.replication))
+    for (const cid of state.dag.reach(pin.root).blocks.values()) {
+      const mh = cid.multihash.bytes
+      state.blocks.setWant(mh, Math.max(state.blocks.get(mh)?.want ?? 0, pin.replication))
     }
   }
 }
@@ -95,16 +94,15 @@ export function statDag (state: NamenodeState, cid: CID): StatResult {
   let minReplicas = Number.POSITIVE_INFINITY
   let maxReplicas = 0
   let missing = 0
-  for (const key of reach.blocks.keys()) {
-    const entry = state.blocks.get(key)
-    const copies = liveCopies(state, entry)
-    if (copies === 0) missing++
+  for (const block of reach.blocks.values()) {
+    const info = infoOf(state, block)
+    const copies = liveCopies(state, info)
+    if (readableCopies(state, info) === 0) missing++
     minReplicas = Math.min(minReplicas, copies)
     maxReplicas = Math.max(maxReplicas, copies)
-    bytes += entry?.size ?? 0
+    bytes += info?.size ?? 0
   }
-  const rootEntry = state.blocks.get(blockKey(cid))
-  const want = rootEntry?.want ?? 0
+  const want = infoOf(state, cid)?.want ?? 0
   return {
     pinned: state.pins.has(pinKey(cid)) ? 'direct' : want > 0 ? 'indirect' : 'none',
     want,

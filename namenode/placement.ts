@@ -57,3 +57,29 @@ function weightedPick (from: PlacementCandidate[], random: () => number): Placem
   }
   return from[from.length - 1] as PlacementCandidate
 }
+
+export interface ExcessCandidate {
+  datanode: number
+  availableBytes: number
+  rack?: string
+}
+
+/**
+ * Which `remove` copies to delete from an over-replicated block. Pure.
+ * Keeps rack diversity first (never drops a rack's only copy while a rack
+ * holds two), then frees the fullest datanodes.
+ */
+export function chooseExcess (copies: ExcessCandidate[], remove: number): number[] {
+  const left = [...copies]
+  const chosen: number[] = []
+  while (chosen.length < remove && left.length > 0) {
+    const perRack = new Map<string | undefined, number>()
+    for (const c of left) perRack.set(c.rack, (perRack.get(c.rack) ?? 0) + 1)
+    const crowded = left.filter((c) => (perRack.get(c.rack) ?? 0) > 1)
+    const from = crowded.length > 0 ? crowded : left
+    const pick = from.reduce((a, b) => b.availableBytes < a.availableBytes ? b : a)
+    chosen.push(pick.datanode)
+    left.splice(left.indexOf(pick), 1)
+  }
+  return chosen
+}

@@ -1,7 +1,7 @@
 import type { DatanodeAddress, DatanodeReport, DatanodeState, DatanodeUsage, RegisterParams } from '../core/index.ts'
 import { livenessOf } from './liveness.ts'
 import type { LivenessPolicy } from './liveness.ts'
-import type { KnownDatanode } from './store.ts'
+import type { AdminState, KnownDatanode } from './store.ts'
 
 export interface DatanodeRecord {
   /** Small integer the block map stores instead of the id. */
@@ -16,6 +16,7 @@ export interface DatanodeRecord {
   lastContactMs?: number
   usage: DatanodeUsage
   activeTransfers: number
+  admin: AdminState
 }
 
 const EMPTY_USAGE: DatanodeUsage = { capacityBytes: 0, availableBytes: 0, usedBytes: 0, blocks: 0 }
@@ -39,6 +40,7 @@ export class DatanodeRegistry {
       record.addrs = dn.addrs
       if (dn.data !== undefined) record.data = dn.data
       if (dn.rack !== undefined) record.rack = dn.rack
+      record.admin = dn.admin
     }
   }
 
@@ -93,6 +95,22 @@ export class DatanodeRegistry {
     return this.byIndex.filter((r) => this.stateOf(r) === 'live')
   }
 
+  /** Where new copies may go: live and not being retired. */
+  writable (): DatanodeRecord[] {
+    return this.byIndex.filter((r) => r.admin === 'normal' && this.stateOf(r) === 'live')
+  }
+
+  setAdmin (record: DatanodeRecord, admin: AdminState): void {
+    record.admin = admin
+  }
+
+  /** Finds a datanode by its id or an unambiguous prefix or suffix of it. */
+  find (text: string): DatanodeRecord[] {
+    const exact = this.byId.get(text)
+    if (exact !== undefined) return [exact]
+    return this.byIndex.filter((r) => r.id.startsWith(text) || r.id.endsWith(text))
+  }
+
   address (record: DatanodeRecord): DatanodeAddress {
     const address: DatanodeAddress = { id: record.id, addrs: record.addrs }
     if (record.data !== undefined) address.data = record.data
@@ -106,6 +124,7 @@ export class DatanodeRegistry {
       state: this.stateOf(record),
       lastContactMs: record.lastContactMs === undefined ? -1 : this.clock() - record.lastContactMs,
       registeredMs: record.registeredMs,
+      admin: record.admin,
       ...record.usage
     }
     if (record.data !== undefined) report.data = record.data
@@ -114,7 +133,7 @@ export class DatanodeRegistry {
   }
 
   persisted (record: DatanodeRecord): KnownDatanode {
-    const known: KnownDatanode = { id: record.id, addrs: record.addrs, registeredMs: record.registeredMs }
+    const known: KnownDatanode = { id: record.id, addrs: record.addrs, registeredMs: record.registeredMs, admin: record.admin }
     if (record.data !== undefined) known.data = record.data
     if (record.rack !== undefined) known.rack = record.rack
     return known
@@ -127,7 +146,8 @@ export class DatanodeRegistry {
       addrs: [],
       registeredMs,
       usage: { ...EMPTY_USAGE },
-      activeTransfers: 0
+      activeTransfers: 0,
+      admin: 'normal'
     }
     this.byId.set(id, record)
     this.byIndex.push(record)

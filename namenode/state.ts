@@ -1,8 +1,14 @@
+import type { CID } from 'multiformats/cid'
 import type { Logger, PinInfo } from '../core/index.ts'
-import type { BlockEntry, BlockMap } from './block-map.ts'
+import type { BlockIndex, BlockInfo } from './block-index.ts'
 import type { DagIndex } from './dag-index.ts'
+import { sortCopies } from './health.ts'
+import type { Copies } from './health.ts'
 import type { DatanodeRegistry } from './registry.ts'
 import type { MetadataStore } from './store.ts'
+
+/** Block flag: a copy was found corrupt, and the block has not been whole since. */
+export const FLAG_CORRUPT_SEEN = 1
 
 /** Everything the namenode's handlers work on; built once by the service. */
 export interface NamenodeState {
@@ -11,7 +17,7 @@ export interface NamenodeState {
   startedMs: number
   store: MetadataStore
   registry: DatanodeRegistry
-  blocks: BlockMap
+  blocks: BlockIndex
   dag: DagIndex
   /** Pins by their root as CIDv1 string (a v0 and v1 spelling of one root are one pin). */
   pins: Map<string, PinInfo>
@@ -19,10 +25,26 @@ export interface NamenodeState {
   log: Logger
 }
 
-/** Copies that count: on datanodes that are not dead. */
-export function liveCopies (state: NamenodeState, entry: BlockEntry | undefined): number {
-  if (entry === undefined) return 0
-  let n = 0
-  for (const dn of entry.replicas) if (state.registry.holdsCopies(dn)) n++
-  return n
+/** Where a block's copies are, sorted by whether they count. */
+export function copiesOf (state: NamenodeState, info: BlockInfo | undefined): Copies {
+  if (info === undefined) return { good: [], retiring: [], dead: [] }
+  return sortCopies(info.replicas, (datanode) => {
+    const record = state.registry.at(datanode)
+    return record === undefined ? undefined : { state: state.registry.stateOf(record), admin: record.admin, ...(record.rack === undefined ? {} : { rack: record.rack }) }
+  })
+}
+
+/** Copies that count toward a replication factor. */
+export function liveCopies (state: NamenodeState, info: BlockInfo | undefined): number {
+  return copiesOf(state, info).good.length
+}
+
+/** Copies a client can read (counted ones and those on datanodes being retired). */
+export function readableCopies (state: NamenodeState, info: BlockInfo | undefined): number {
+  const copies = copiesOf(state, info)
+  return copies.good.length + copies.retiring.length
+}
+
+export function infoOf (state: NamenodeState, cid: CID): BlockInfo | undefined {
+  return state.blocks.get(cid.multihash.bytes)
 }

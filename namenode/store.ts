@@ -14,7 +14,11 @@ export interface KnownDatanode {
   data?: { host: string, port: number }
   rack?: string
   registeredMs: number
+  /** Operator state: survives restarts so a decommission carries on. */
+  admin: AdminState
 }
+
+export type AdminState = 'normal' | 'decommissioning' | 'decommissioned'
 
 /**
  * The namenode's durable metadata in SQLite (node:sqlite, no native addon).
@@ -54,9 +58,11 @@ export class MetadataStore {
       allPins: this.db.prepare('SELECT root, replication, label, created_ms, blocks, bytes FROM pins ORDER BY created_ms'),
       putDag: this.db.prepare('INSERT OR IGNORE INTO dag (key, links) VALUES (?, ?)'),
       allDag: this.db.prepare('SELECT key, links FROM dag'),
-      putDatanode: this.db.prepare(`INSERT INTO datanodes (id, addrs, data, rack, registered_ms) VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT(id) DO UPDATE SET addrs = excluded.addrs, data = excluded.data, rack = excluded.rack`),
-      allDatanodes: this.db.prepare('SELECT id, addrs, data, rack, registered_ms FROM datanodes')
+      putDatanode: this.db.prepare(`INSERT INTO datanodes (id, addrs, data, rack, registered_ms, admin) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT(id) DO UPDATE SET addrs = excluded.addrs, data = excluded.data, rack = excluded.rack, admin = excluded.admin`),
+      allDatanodes: this.db.prepare('SELECT id, addrs, data, rack, registered_ms, admin FROM datanodes'),
+      deleteDatanode: this.db.prepare('DELETE FROM datanodes WHERE id = ?'),
+      deleteDag: this.db.prepare('DELETE FROM dag WHERE key = ?')
     }
   }
 
@@ -114,13 +120,24 @@ export class MetadataStore {
   }
 
   putDatanode (dn: KnownDatanode): void {
-    this.statements.putDatanode?.run(dn.id, JSON.stringify(dn.addrs), dn.data === undefined ? null : JSON.stringify(dn.data), dn.rack ?? null, dn.registeredMs)
+    this.statements.putDatanode?.run(dn.id, JSON.stringify(dn.addrs), dn.data === undefined ? null : JSON.stringify(dn.data), dn.rack ?? null, dn.registeredMs, dn.admin)
+  }
+
+  deleteDatanode (id: string): void {
+    this.statements.deleteDatanode?.run(id)
+  }
+
+  /** Forgets DAG nodes no pin reaches any more (gc). */
+  deleteDagNodes (keys: string[]): void {
+    this.transaction(() => {
+      for (const key of keys) this.statements.deleteDag?.run(Buffer.from(key, 'base64url'))
+    })
   }
 
   datanodes (): KnownDatanode[] {
-    const rows = this.statements.allDatanodes?.all() as Array<{ id: string, addrs: string, data: string | null, rack: string | null, registered_ms: number }>
+    const rows = this.statements.allDatanodes?.all() as Array<{ id: string, addrs: string, data: string | null, rack: string | null, registered_ms: number, admin: AdminState }>
     return rows.map((row) => {
-      const dn: KnownDatanode = { id: row.id, addrs: JSON.parse(row.addrs) as string[], registeredMs: row.registered_ms }
+      const dn: KnownDatanode = { id: row.id, addrs: JSON.parse(row.addrs) as string[], registeredMs: row.registered_ms, admin: row.admin }
       if (row.data !== null) dn.data = JSON.parse(row.data) as { host: string, port: number }
       if (row.rack !== null) dn.rack = row.rack
       return dn
@@ -148,13 +165,23 @@ export class MetadataStore {
       CREATE TABLE IF NOT EXISTS datanodes (
         id TEXT PRIMARY KEY, addrs TEXT NOT NULL, data TEXT, rack TEXT, registered_ms INTEGER NOT NULL);
     `)
-    const version = this.db.prepare('PRAGMA user_version').get() as { user_version: number }
-    if (version.user_version === 0) this.db.exec('PRAGMA user_version = 1')
-    else if (version.user_version > 1) {
-      throw new Error(`metadata schema version ${version.user_version} is newer than this Cairn understands`)
+    const version = (this.db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version
+    if (version > SCHEMA_VERSION) {
+      throw new Error(`metadata schema version ${version} is newer than this Cairn understands (${SCHEMA_VERSION})`)
     }
+    // each step upgrades one version, in a transaction; a fresh file starts from the v1 tables above
+    const steps: Record<number, string> = {
+      1: "ALTER TABLE datanodes ADD COLUMN admin TEXT NOT NULL DEFAULT 'normal'"
+    }
+    for (let v = Math.max(version, 1); v < SCHEMA_VERSION; v++) {
+      this.transaction(() => { this.db.exec(steps[v] as string) })
+    }
+    this.db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`)
   }
 }
+
+/** Version of the tables below; `migrate` upgrades older files step by step. */
+const SCHEMA_VERSION = 2
 
 /** Links as their CIDs' bytes, each prefixed by a varint length: compact and codec-free. */
 function encodeLinks (links: CID[]): Uint8Array {

@@ -2,7 +2,7 @@ import path from 'node:path'
 import type { Command } from 'commander'
 import { createLogger, DEFAULT_NAMENODE_PORT } from '../../core/index.ts'
 import { Namenode } from '../../namenode/index.ts'
-import { countArg } from '../support/args.ts'
+import { countArg, fractionArg } from '../support/args.ts'
 import { ensureClusterKey } from '../support/cluster-key.ts'
 import { optionalConfig, resolveIn } from '../support/defaults.ts'
 import { runUntilStopped } from '../support/service.ts'
@@ -14,6 +14,11 @@ interface NamenodeFlags {
   heartbeatInterval?: number
   staleAfter?: number
   deadAfter?: number
+  monitorInterval?: number
+  maxTransfers?: number
+  safemodeThreshold?: number
+  safemodeExtension?: number
+  gcGrace?: number
 }
 
 const ms = countArg(1, 24 * 3_600_000)
@@ -27,6 +32,11 @@ export function registerNamenode (program: Command): void {
     .option('--heartbeat-interval <ms>', 'heartbeat period told to datanodes', ms)
     .option('--stale-after <ms>', 'silence after which a datanode is stale', ms)
     .option('--dead-after <ms>', 'silence after which a datanode is dead', ms)
+    .option('--monitor-interval <ms>', 'how often replication health is checked (default 1000)', ms)
+    .option('--max-transfers <n>', 'copies one datanode sends or receives at once (default 16)', countArg(1, 1024))
+    .option('--safemode-threshold <fraction>', 'share of pinned blocks that must be reported before leaving safe mode (default 0.999)', fractionArg)
+    .option('--safemode-extension <ms>', 'wait after the threshold before leaving safe mode (default 5000)', countArg(0, 3_600_000))
+    .option('--gc-grace <ms>', 'gc keeps unpinned blocks first seen this recently (default 600000, 10 min)', countArg(0, 30 * 86_400_000))
     .addHelpText('after', `
 Example:
   cairn namenode --data /srv/cairn/nn --listen /ip4/0.0.0.0/tcp/4740`)
@@ -45,6 +55,13 @@ Example:
         heartbeatIntervalMs: flags.heartbeatInterval ?? config?.heartbeat.intervalMs,
         staleAfterMs: flags.staleAfter ?? config?.heartbeat.staleAfterMs,
         deadAfterMs: flags.deadAfter ?? config?.heartbeat.deadAfterMs,
+        ...(flags.monitorInterval === undefined ? {} : { monitorIntervalMs: flags.monitorInterval }),
+        ...(flags.maxTransfers === undefined ? {} : { replication: { maxTransfersPerDatanode: flags.maxTransfers } }),
+        safeMode: {
+          ...(flags.safemodeThreshold === undefined ? {} : { threshold: flags.safemodeThreshold }),
+          ...(flags.safemodeExtension === undefined ? {} : { extensionMs: flags.safemodeExtension })
+        },
+        ...(flags.gcGrace === undefined ? {} : { gcGraceMs: flags.gcGrace }),
         log
       })
       await namenode.start()

@@ -21,6 +21,12 @@ export function countArg (min: number, max: number): (text: string) => number {
   }
 }
 
+export function fractionArg (text: string): number {
+  const n = Number(text)
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('expected a fraction from 0 to 1, such as 0.999')
+  return n
+}
+
 export function byteOffsetArg (text: string): number {
   const n = Number(text)
   if (Number.isSafeInteger(n) && n >= 0) return n

@@ -2,7 +2,7 @@ import {
   AbortedError, BlockCorruptError, BlockNotFoundError, BlockTooLargeError, CairnError, ClusterKeyError, ConfigError,
   DataDirLockedError, DatanodeUnreachableError, DiskFullError, IncompleteDagError, InvalidArgumentError,
   InvalidCidError, InvalidPathError, LocalFileError, NamenodeUnreachableError, NoClusterError, NoDatanodesError,
-  NotADirectoryError, NotAFileError, NotFoundError, PinNotFoundError, ProtocolError, TimeoutError,
+  NotADirectoryError, NotAFileError, NotFoundError, PinNotFoundError, ProtocolError, SafeModeError, TimeoutError,
   UnsupportedHashError
 } from '../../core/index.ts'
 
@@ -36,6 +36,7 @@ const TABLE: Array<[typeof CairnError, number]> = [
   [BlockNotFoundError, EXIT.unavailable],
   [TimeoutError, EXIT.unavailable],
   [DataDirLockedError, EXIT.unavailable],
+  [SafeModeError, EXIT.unavailable],
   [BlockCorruptError, EXIT.integrity],
   [IncompleteDagError, EXIT.integrity],
   [UnsupportedHashError, EXIT.integrity],

@@ -93,7 +93,7 @@ export class BlockReader implements BlockGetter {
     }
     if (failures.length === 0) {
       throw new BlockNotFoundError(`no live datanode holds block ${cid}`, {
-        hint: 'its datanodes may be down (cairn report), or it was never stored in this cluster'
+        hint: 'its copies are on datanodes that are down, or were found corrupt; cairn fsck lists such blocks and cairn report the datanodes'
       })
     }
     throw new BlockNotFoundError(`could not read block ${cid} from any copy (${failures.join('; ')})`, {

@@ -25,6 +25,8 @@ export interface BlockWriterInit {
   onStored?: (bytes: number) => void
   /** Things the user should know that do not fail the write. */
   onWarning?: (message: string) => void
+  /** The put's lease: keeps its blocks from gc until the pin commits. */
+  lease?: string
 }
 
 export interface WriteSummary {
@@ -117,7 +119,12 @@ export class BlockWriter implements BlockSink {
   private async replicate (batch: Batch): Promise<void> {
     const { namenode, replication } = this.init
     const signal = this.init.signal
-    const allocation = await namenode.allocate({ replication, bytes: batch.bytes, cids: batch.blocks.map((b) => b.cid) }, signal)
+    const allocation = await namenode.allocate({
+      replication,
+      bytes: batch.bytes,
+      cids: batch.blocks.map((b) => b.cid),
+      ...(this.init.lease === undefined ? {} : { lease: this.init.lease })
+    }, signal)
     const blocks = batch.blocks.filter((_, i) => allocation.present[i] !== true)
     this.blocksSkipped += batch.blocks.length - blocks.length
     if (blocks.length === 0) {

@@ -57,8 +57,13 @@ export class NamenodeClient {
     return await this.peer.request('nn.locate', { cids }, opts(signal))
   }
 
-  async dagPut (nodes: DagPutParams['nodes'], signal?: AbortSignal): Promise<void> {
-    await this.peer.request('nn.dagPut', { nodes }, opts(signal))
+  async dagPut (nodes: DagPutParams['nodes'], signal?: AbortSignal, lease?: string): Promise<void> {
+    await this.peer.request('nn.dagPut', lease === undefined ? { nodes } : { nodes, lease }, opts(signal))
+  }
+
+  /** Any namenode method, for operator commands. */
+  async call<T> (method: string, params: unknown, signal?: AbortSignal): Promise<T> {
+    return await this.peer.request(method, params, opts(signal))
   }
 
   async pin (params: PinParams, signal?: AbortSignal): Promise<PinResult> {

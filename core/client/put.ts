@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { ImportCandidateStream } from 'ipfs-unixfs-importer'
 import type { CID } from 'multiformats/cid'
 import { DEFAULT_REPLICATION, MAX_FRAME_BYTES, MAX_REPLICATION } from '../constants.ts'
@@ -47,7 +48,10 @@ export async function put (ctx: ClientContext, source: ImportCandidateStream, op
     throw new InvalidArgumentError(`replication must be a whole number from 1 to ${MAX_REPLICATION}, not ${replication}`)
   }
   const signal = options.signal
+  // names this put to the namenode, so gc spares what it has written before the pin commits
+  const lease = randomUUID()
   const writer = new BlockWriter({
+    lease,
     namenode: ctx.namenode,
     pool: ctx.pool,
     replication,
@@ -60,10 +64,11 @@ export async function put (ctx: ClientContext, source: ImportCandidateStream, op
     ...(signal === undefined ? {} : { signal })
   })
   const written = await writer.flush()
-  for (const chunk of dagChunks(summary.dagNodes)) await ctx.namenode.dagPut(chunk, signal)
+  for (const chunk of dagChunks(summary.dagNodes)) await ctx.namenode.dagPut(chunk, signal, lease)
   const pin = await ctx.namenode.pin({
     root: summary.root,
     replication,
+    lease,
     ...(options.label === undefined ? {} : { label: options.label })
   }, signal)
   return {

@@ -62,7 +62,10 @@ export interface HeartbeatParams extends DatanodeUsage {
 /** Work the namenode hands a datanode in a heartbeat reply. */
 export type DatanodeCommand =
   | { kind: 'replicate', cid: CID, targets: DatanodeAddress[] }
-  | { kind: 'delete', cids: CID[] }
+  /** `gc`: unpinned blocks; the datanode keeps any it was sent again lately (a put is reusing it). */
+  | { kind: 'delete', cids: CID[], gc?: boolean }
+  /** Re-read and check these blocks (a client saw bad bytes from this datanode). */
+  | { kind: 'verify', cids: CID[] }
 
 export interface HeartbeatResult {
   /** The namenode does not know this datanode (it restarted): register and report again. */
@@ -91,6 +94,11 @@ export interface BlocksDeletedParams {
   cids: CID[]
 }
 
+/** Replies to block reports carry work too, so repair keeps moving between heartbeats. */
+export interface ReportResult {
+  commands: DatanodeCommand[]
+}
+
 // ---- client -> namenode ----
 
 export interface AllocateParams {
@@ -103,6 +111,8 @@ export interface AllocateParams {
   exclude?: string[]
   /** How many targets to choose; default `replication`. */
   count?: number
+  /** The put this batch belongs to: its blocks are safe from gc until the pin commits or the lease lapses. */
+  lease?: string
 }
 export interface AllocateResult {
   targets: DatanodeAddress[]
@@ -124,6 +134,7 @@ export interface LocateResult {
 export interface DagPutParams {
   /** Non-raw blocks: with bytes when they link to others. */
   nodes: Array<{ cid: CID, bytes?: Uint8Array }>
+  lease?: string
 }
 
 export interface PinParams {
@@ -131,6 +142,8 @@ export interface PinParams {
   replication: number
   /** A human label shown by `pin ls` (the file name put). */
   label?: string
+  /** The put's lease, released once the pin commits. */
+  lease?: string
 }
 
 export interface PinInfo {
@@ -170,6 +183,8 @@ export interface StatResult {
 }
 
 export type DatanodeState = 'live' | 'stale' | 'dead'
+/** Operator state: a decommissioning datanode's copies are moved away, then it is safe to remove. */
+export type DatanodeAdminState = 'normal' | 'decommissioning' | 'decommissioned'
 
 export interface DatanodeReport extends DatanodeUsage {
   id: string
@@ -177,6 +192,9 @@ export interface DatanodeReport extends DatanodeUsage {
   data?: { host: string, port: number }
   rack?: string
   state: DatanodeState
+  admin: DatanodeAdminState
+  /** While decommissioning: pinned blocks that still need copies elsewhere. */
+  blocksToMove?: number
   /** Milliseconds since the last heartbeat. */
   lastContactMs: number
   registeredMs: number
@@ -193,12 +211,122 @@ export interface ClusterReport {
     total: number
     /** Copies of them. */
     replicas: number
-    /** Pinned blocks with fewer live copies than wanted. */
+    /** Pinned blocks. */
+    pinned: number
+    /** Pinned blocks with fewer good copies than wanted. */
     underReplicated: number
-    /** Pinned blocks with no live copy. */
+    overReplicated: number
+    /** Every copy on one rack while more racks exist. */
+    misplaced: number
+    /** Pinned blocks with no readable copy. */
     missing: number
+    /** Pinned blocks whose every remaining copy was found corrupt. */
+    corrupt: number
+    /** Copies being made right now. */
+    pendingCopies: number
+    /** When these counts were taken (the last full scan). */
+    scannedMs: number
   }
   pins: number
+  safeMode: SafeModeStatus
+}
+
+export interface SafeModeStatus {
+  on: boolean
+  reason: string
+  reported: number
+  pinned: number
+  threshold: number
+  manual: boolean
+}
+
+export interface FsckParams {
+  /** A pin's root, or any CID in the cluster; absent: every pin. */
+  root?: CID
+  /** A pin's label instead of a root. */
+  label?: string
+  /** Problem blocks listed at most. Default 100. */
+  maxProblems?: number
+}
+
+export interface FsckCounts {
+  blocks: number
+  bytes: number
+  healthy: number
+  underReplicated: number
+  overReplicated: number
+  misplaced: number
+  missing: number
+  corrupt: number
+}
+
+export interface FsckPin extends FsckCounts {
+  root: CID
+  label?: string
+  replication: number
+  status: 'HEALTHY' | 'CORRUPT'
+}
+
+export interface FsckProblem {
+  cid: CID
+  pin: CID
+  health: string
+  want: number
+  copies: number
+  /** Where the readable copies are. */
+  datanodes: string[]
+}
+
+export interface FsckResult {
+  status: 'HEALTHY' | 'CORRUPT'
+  total: FsckCounts
+  pins: FsckPin[]
+  problems: FsckProblem[]
+  datanodes: { live: number, stale: number, dead: number, decommissioning: number }
+  safeMode: boolean
+}
+
+export interface GcParams {
+  /** Only count what would go. */
+  dryRun?: boolean
+}
+
+export interface GcResult {
+  /** Unpinned blocks scheduled for deletion (or that would be, on a dry run). */
+  blocks: number
+  bytes: number
+  copies: number
+  /** Unpinned blocks kept because a put in progress wrote them or they are too fresh. */
+  protected: number
+}
+
+export interface BalanceParams {
+  /** Allowed spread, in percentage points of capacity used, around the mean. Default 10. */
+  thresholdPercent?: number
+  /** Bytes to move in this run at most. Default 10 GiB. */
+  maxBytes?: number
+}
+
+export interface BalanceResult {
+  /** Moves planned now. */
+  planned: number
+  bytes: number
+  /** Moves still in flight from this or earlier runs. */
+  inFlight: number
+  /** Percent of capacity used per datanode, by id. */
+  utilization: Record<string, number>
+  balanced: boolean
+}
+
+export interface DecommissionParams {
+  /** Datanode id, or an unambiguous prefix or suffix of it. */
+  datanode: string
+}
+
+export interface DecommissionResult {
+  id: string
+  admin: DatanodeAdminState
+  blocksToMove: number
 }
 
 /** A client tells the namenode a datanode served bytes that do not match the CID. */

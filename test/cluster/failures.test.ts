@@ -41,12 +41,14 @@ describe('failures', () => {
     expect(sha256(await readFile(out))).toBe(sha256(bytes))
   })
 
-  it('a copy altered on disk is never believed: reads use the good copy, and with no good copy they fail', async () => {
-    cluster = await TestCluster.start({ datanodes: 3 })
+  it('a copy altered on disk is never believed: reads find it, it is replaced, and with no good copy a get fails cleanly', async () => {
+    // the scanner is off so that reads are what find the rot
+    cluster = await TestCluster.start({ datanodes: 3, datanodeArgs: () => ['--scan-rate', '0'] })
+    const c = cluster
     const bytes = await pseudoRandomBuffer(4 * 1024 * 1024, 'rot')
-    const root = await putFile(cluster, 'r.bin', bytes, ['-r', '3'])
+    const root = await putFile(c, 'r.bin', bytes, ['-r', '3'])
     const victim = (await leaves(bytes))[1] as CID
-    const stores = [0, 1, 2].map((i) => new BlockStore({ path: path.join(cluster!.datanodeDir(i), 'blocks'), reservedBytes: 0 }))
+    const stores = [0, 1, 2].map((i) => new BlockStore({ path: path.join(c.datanodeDir(i), 'blocks'), reservedBytes: 0 }))
     const flip = async (store: BlockStore): Promise<void> => {
       const file = store.fileOf(victim)
       const data = await readFile(file)
@@ -56,30 +58,35 @@ describe('failures', () => {
     await flip(stores[0] as BlockStore)
     await flip(stores[1] as BlockStore)
 
-    const out = path.join(cluster.dir, 'r.out')
-    const got = await cluster.cairn(['get', root, '-o', out])
-    expect(got.code, got.stderr).toBe(0)
-    expect(sha256(await readFile(out))).toBe(sha256(bytes))
-    // asked directly, each datanode with a rotten copy refuses to serve it and tells the namenode
-    const key = deriveDataKey(await readClusterKey(cluster.keyFile))
-    const report = JSON.parse((await cluster.cairn(['report', '--json'])).stdout.toString()) as ClusterReport
-    const refused: string[] = []
+    // asked directly, each datanode with a rotten copy refuses to serve it (and reports it)
+    const key = deriveDataKey(await readClusterKey(c.keyFile))
+    const report = JSON.parse((await c.cairn(['report', '--json'])).stdout.toString()) as ClusterReport
+    const answers: string[] = []
     for (const dn of report.datanodes) {
       const peer = new RpcPeer(await connectData({ host: dn.data!.host, port: dn.data!.port, key, label: dn.id }))
-      const answer = await peer.call('block.get', { cid: victim }).then(() => 'served', (err: Error) => err.name)
-      if (answer !== 'served') refused.push(answer)
+      answers.push(await peer.call('block.get', { cid: victim }).then(() => 'served', (err: Error) => err.name))
       await peer.close()
     }
-    expect(refused).toEqual(['BlockCorruptError', 'BlockCorruptError'])
-    await cluster.waitFor(async (client) => (await client.namenode.stat(victim)).maxReplicas === 1, 'the bad copies to be dropped')
+    expect(answers.sort()).toEqual(['BlockCorruptError', 'BlockCorruptError', 'served'])
 
-    await flip(stores[2] as BlockStore)
-    const bad = path.join(cluster.dir, 'r.bad')
-    const failed = await cluster.cairn(['get', root, '-o', bad])
+    // the namenode copies the good one back
+    await c.waitFor(async (client) => (await client.namenode.stat(victim)).minReplicas === 3, 'the rotten copies to be replaced')
+    const out = path.join(c.dir, 'r.out')
+    const got = await c.cairn(['get', root, '-o', out])
+    expect(got.code, got.stderr).toBe(0)
+    expect(sha256(await readFile(out))).toBe(sha256(bytes))
+
+    // every copy rotten at once: the get fails with a clear error and writes nothing
+    for (const store of stores) await flip(store)
+    const bad = path.join(c.dir, 'r.bad')
+    const failed = await c.cairn(['get', root, '-o', bad])
     expect(failed.code).not.toBe(0)
     expect(failed.stderr).toMatch(/cairn: error: .*block/)
     expect(failed.stderr).not.toContain('    at ')
     expect(existsSync(bad)).toBe(false)
+    const fsck = await c.cairn(['fsck'])
+    expect(fsck.code).toBe(5)
+    expect(fsck.stdout.toString()).toMatch(/corrupt/)
   })
 
   it('a namenode killed with -9 comes back with every acknowledged pin, and the data is gettable', async () => {

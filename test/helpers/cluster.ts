@@ -49,6 +49,8 @@ export interface ClusterOptions {
   deadAfterMs?: number
   /** Extra flags per datanode (by index). */
   datanodeArgs?: (index: number) => string[]
+  /** Extra flags for the namenode. */
+  namenodeArgs?: string[]
 }
 
 interface Proc {
@@ -63,7 +65,7 @@ interface Proc {
  */
 export class TestCluster {
   readonly dir: string
-  readonly options: Required<Omit<ClusterOptions, 'datanodeArgs'>> & Pick<ClusterOptions, 'datanodeArgs'>
+  readonly options: Required<Omit<ClusterOptions, 'datanodeArgs' | 'namenodeArgs'>> & Pick<ClusterOptions, 'datanodeArgs' | 'namenodeArgs'>
   namenodeAddress = ''
   private namenodePort = 0
   private namenode: Proc | undefined
@@ -77,7 +79,8 @@ export class TestCluster {
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? 500,
       staleAfterMs: options.staleAfterMs ?? 1_500,
       deadAfterMs: options.deadAfterMs ?? 3_000,
-      datanodeArgs: options.datanodeArgs
+      datanodeArgs: options.datanodeArgs,
+      namenodeArgs: options.namenodeArgs
     }
   }
 
@@ -112,7 +115,8 @@ export class TestCluster {
     const child = this.spawn('namenode', [
       'namenode', '--data', path.join(this.dir, 'namenode'), '--listen', listen, '--cluster-key', this.keyFile,
       '--heartbeat-interval', String(this.options.heartbeatIntervalMs),
-      '--stale-after', String(this.options.staleAfterMs), '--dead-after', String(this.options.deadAfterMs)
+      '--stale-after', String(this.options.staleAfterMs), '--dead-after', String(this.options.deadAfterMs),
+      '--monitor-interval', '250', '--safemode-extension', '500', ...(this.options.namenodeArgs ?? [])
     ])
     this.namenode = child
     const address = await firstLine(child.child)

@@ -27,7 +27,7 @@ describe('metadata store', () => {
     store.setMeta('identity', new Uint8Array([1, 2, 3]))
     store.putDagNodes([{ cid: root, links: [leafA, leafB] }])
     store.putPin({ root, replication: 2, createdMs: 5, blocks: 3, bytes: 10, label: 'x' })
-    store.putDatanode({ id: 'dn1', addrs: ['/ip4/127.0.0.1/tcp/1'], data: { host: '127.0.0.1', port: 2 }, registeredMs: 7 })
+    store.putDatanode({ id: 'dn1', addrs: ['/ip4/127.0.0.1/tcp/1'], data: { host: '127.0.0.1', port: 2 }, registeredMs: 7, admin: 'decommissioning' })
     store.close()
 
     const again = new MetadataStore(dir)
@@ -36,7 +36,7 @@ describe('metadata store', () => {
     const dag = [...again.dagNodes()]
     expect(dag).toHaveLength(1)
     expect(dag[0]?.links.map(String)).toEqual([leafA.toString(), leafB.toString()])
-    expect(again.datanodes()[0]).toMatchObject({ id: 'dn1', data: { port: 2 } })
+    expect(again.datanodes()[0]).toMatchObject({ id: 'dn1', data: { port: 2 }, admin: 'decommissioning' })
     expect(again.deletePin(root)).toBe(true)
     again.close()
   })

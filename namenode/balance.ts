@@ -1,0 +1,57 @@
+import { SafeModeError } from '../core/index.ts'
+import type { BalanceParams, BalanceResult } from '../core/index.ts'
+import type { DatanodeRecord } from './registry.ts'
+import type { ReplicationMonitor } from './replication.ts'
+import type { NamenodeState } from './state.ts'
+
+/**
+ * Moves copies from fuller datanodes to emptier ones until every datanode's
+ * share of its capacity in use is within `thresholdPercent` points of the
+ * cluster's mean (HDFS's balancer rule). A move copies the block to the
+ * target first and deletes the old copy only once the new one is reported.
+ */
+export function planBalance (state: NamenodeState, monitor: ReplicationMonitor, params: BalanceParams, safeMode: boolean): BalanceResult {
+  if (safeMode) {
+    throw new SafeModeError('the namenode is in safe mode; balancing waits until every datanode has reported', {
+      hint: 'cairn report shows safe mode; try again once it has ended'
+    })
+  }
+  const threshold = params.thresholdPercent ?? 10
+  const maxBytes = params.maxBytes ?? 10 * 1024 ** 3
+  const nodes = state.registry.writable().filter((r) => r.usage.capacityBytes > 0)
+  const used = new Map(nodes.map((r) => [r.index, r.usage.usedBytes]))
+  const util = (r: DatanodeRecord): number => (used.get(r.index) ?? 0) * 100 / r.usage.capacityBytes
+  const capacity = nodes.reduce((n, r) => n + r.usage.capacityBytes, 0)
+  const mean = capacity === 0 ? 0 : nodes.reduce((n, r) => n + r.usage.usedBytes, 0) * 100 / capacity
+  const utilization = Object.fromEntries(nodes.map((r) => [r.id, util(r)]))
+  const sources = nodes.filter((r) => util(r) > mean + threshold).sort((a, b) => util(b) - util(a))
+  const result: BalanceResult = { planned: 0, bytes: 0, inFlight: monitor.movesInFlight, utilization, balanced: sources.length === 0 }
+  // usage reported while moves are in flight is stale: plan again once they are done
+  if (sources.length === 0 || result.inFlight > 0) return result
+  const targets = nodes.filter((r) => util(r) < mean).sort((a, b) => util(a) - util(b))
+  // a target takes a block only while it stays at or below the mean: no ping-pong
+  const roomFor = (t: DatanodeRecord, bytes: number): boolean => ((used.get(t.index) ?? 0) + bytes) * 100 / t.usage.capacityBytes <= mean
+
+  for (const source of sources) {
+    state.blocks.forEach((mh, info) => {
+      if (result.bytes >= maxBytes || util(source) <= mean + threshold) return
+      if (info.want === 0 || !info.replicas.includes(source.index)) return
+      const racks = new Set(info.replicas.map((d) => state.registry.at(d)?.rack))
+      const target = targets.find((t) => roomFor(t, info.size) &&
+        !info.replicas.includes(t.index) &&
+        // keep rack spread: the target's rack is new to the block, or the source's rack keeps another copy
+        (t.rack === source.rack || !racks.has(t.rack) || info.replicas.filter((d) => state.registry.at(d)?.rack === source.rack).length > 1))
+      if (target === undefined) return
+      if (!monitor.planMove(mh, source.index, target.index)) return
+      used.set(source.index, (used.get(source.index) ?? 0) - info.size)
+      used.set(target.index, (used.get(target.index) ?? 0) + info.size)
+      result.planned++
+      result.bytes += info.size
+    })
+  }
+  result.inFlight = monitor.movesInFlight
+  // nothing more can move (block granularity, racks, room): as balanced as it gets
+  if (result.planned === 0) result.balanced = true
+  if (result.planned > 0) state.log.info(`balance: planned ${result.planned} moves (${result.bytes} bytes); mean use ${mean.toFixed(4)}%`)
+  return result
+}

@@ -1,0 +1,23 @@
+import type { BlockInfo } from './block-table.ts'
+
+export type { BlockInfo }
+
+/**
+ * Where every block lives: multihash -> datanode indexes, how many copies
+ * pins want, when it was first seen. Rebuilt from block reports; never
+ * persisted. BlockTable is the implementation (about 110 bytes a block).
+ */
+export interface BlockIndex {
+  readonly size: number
+  get (mh: Uint8Array): BlockInfo | undefined
+  has (mh: Uint8Array): boolean
+  addReplica (mh: Uint8Array, size: number, datanode: number): void
+  removeReplica (mh: Uint8Array, datanode: number): void
+  hasReplica (mh: Uint8Array, datanode: number): boolean
+  dropDatanode (datanode: number): void
+  setWant (mh: Uint8Array, want: number): void
+  clearWants (): void
+  setFlags (mh: Uint8Array, flags: number): void
+  /** `mh` is a reused buffer: copy it to keep it. Only setFlags may change the index meanwhile. */
+  forEach (fn: (mh: Uint8Array, info: BlockInfo) => void): void
+}

@@ -1,0 +1,280 @@
+/**
+ * Where every block lives, for the namenode: size, the datanodes holding a
+ * copy, the copies pins want, when it was first seen, and spare flags. One
+ * entry per block of the cluster (4 million for 1 TiB of 256 KiB blocks),
+ * so no JS object per block: sha2-256 blocks live in 51-byte slots of typed
+ * arrays (block-table-slots.ts), about 110 bytes a block at a million
+ * blocks counting the free slots, against ~250 for a Map of objects.
+ *
+ * Rare cases live in Maps behind the same API: blocks whose multihash is
+ * not sha2-256 (block-table-fallback.ts), and replicas past the fourth.
+ * Limits: MAX_CAPACITY slots (201 million blocks), sizes < 2^32, datanode
+ * indexes < 65535, want and flags < 256; beyond them calls throw RangeError.
+ */
+import type { CID } from 'multiformats/cid'
+import { FallbackBlocks } from './block-table-fallback.ts'
+import { checkByte, checkDatanode, checkSize, isSha256, keyString, randomSeed } from './block-table-hash.ts'
+import { COUNT, INLINE, MAX_CAPACITY, MIN_CAPACITY, OVERFLOW, Slots } from './block-table-slots.ts'
+
+export { MAX_CAPACITY }
+
+export interface BlockInfo {
+  /** Block bytes. */
+  size: number
+  /** Datanode indexes holding a copy, in the order they were added. */
+  replicas: number[]
+  /** Copies wanted by pins; 0 if unpinned. */
+  want: number
+  /** Seconds after the table's `epochMs` when the table first heard of the block. */
+  firstSeenSec: number
+  /** Spare bits for the namenode (e.g. bit 0: a corrupt replica is recorded elsewhere). */
+  flags: number
+}
+
+export interface BlockTableInit {
+  /** Slots to start with, rounded up to a power of two (default 1024). */
+  initialCapacity?: number
+  /** Milliseconds, like Date.now (the default). */
+  clock?: () => number
+  /** What firstSeenSec counts from, in clock milliseconds (default 0: Unix seconds; uint32 lasts until 2106). */
+  epochMs?: number
+  /** The slot hash's secret (default random); pass one only to replay a test's exact layout. */
+  hashSeed?: number
+}
+
+/** The key BlockTable takes: the multihash bytes, so CIDv0/v1 and codecs of the same block agree. */
+export function multihashOf (cid: CID): Uint8Array {
+  return cid.multihash.bytes
+}
+
+export class BlockTable {
+  /** What firstSeenSec counts from (clock milliseconds). */
+  readonly epochMs: number
+  private readonly clock: () => number
+  private readonly slots: Slots
+  /** Replicas past the fourth, by keyString; present only while the four inline ones are full. */
+  private readonly overflow = new Map<string, number[]>()
+  private readonly fallback = new FallbackBlocks(() => this.nowSec())
+  /** Bumped by every change that can move entries, so forEach can refuse one made under it. */
+  private version = 0
+
+  constructor (init: BlockTableInit = {}) {
+    this.clock = init.clock ?? Date.now
+    this.epochMs = init.epochMs ?? 0
+    let capacity = MIN_CAPACITY
+    while (capacity < (init.initialCapacity ?? 1024) && capacity < MAX_CAPACITY) capacity *= 2
+    this.slots = new Slots(capacity, (init.hashSeed ?? randomSeed()) >>> 0)
+  }
+
+  get size (): number {
+    return this.slots.used + this.fallback.size
+  }
+
+  /** Bytes of the slot arrays; the Maps for rare cases are not counted. */
+  memoryBytes (): number {
+    return this.slots.bytes
+  }
+
+  has (mh: Uint8Array): boolean {
+    return isSha256(mh) ? this.slots.find(mh) >= 0 : this.fallback.has(mh)
+  }
+
+  /** A snapshot: later changes to the table do not show in it. */
+  get (mh: Uint8Array): BlockInfo | undefined {
+    if (!isSha256(mh)) return this.fallback.get(mh)
+    const s = this.slots.find(mh)
+    return s < 0 ? undefined : this.infoAt(s, mh)
+  }
+
+  hasReplica (mh: Uint8Array, datanode: number): boolean {
+    if (!isSha256(mh)) return this.fallback.hasReplica(mh, datanode)
+    const { slots } = this
+    const s = slots.find(mh)
+    if (s < 0) return false
+    const m = slots.meta[s]!
+    for (let i = 0; i < (m & COUNT); i++) if (slots.reps[s * INLINE + i] === datanode) return true
+    return (m & OVERFLOW) !== 0 && this.overflow.get(keyString(mh))!.includes(datanode)
+  }
+
+  /** Records a copy on a datanode, creating the entry (first seen now) for a new block; `size` replaces the known size. */
+  addReplica (mh: Uint8Array, size: number, datanode: number): void {
+    checkSize(size)
+    checkDatanode(datanode)
+    this.version++
+    if (!isSha256(mh)) {
+      this.fallback.addReplica(mh, size, datanode)
+      return
+    }
+    const { slots } = this
+    let s = slots.find(mh)
+    if (s < 0) {
+      s = slots.insert(s)
+      slots.seen[s] = this.nowSec()
+    }
+    slots.sizes[s] = size
+    const m = slots.meta[s]!
+    const n = m & COUNT
+    const base = s * INLINE
+    for (let i = 0; i < n; i++) if (slots.reps[base + i] === datanode) return
+    if (n < INLINE) {
+      slots.reps[base + n] = datanode
+      slots.meta[s] = m + 1
+      return
+    }
+    const key = keyString(mh)
+    const more = this.overflow.get(key)
+    if (more === undefined) {
+      this.overflow.set(key, [datanode])
+      slots.meta[s] = m | OVERFLOW
+    } else if (!more.includes(datanode)) {
+      more.push(datanode)
+    }
+  }
+
+  /** Forgets one copy; the entry goes once it has no copies and no want. */
+  removeReplica (mh: Uint8Array, datanode: number): void {
+    this.version++
+    if (!isSha256(mh)) {
+      this.fallback.removeReplica(mh, datanode)
+      return
+    }
+    const s = this.slots.find(mh)
+    if (s >= 0) this.removeAt(s, datanode, mh)
+  }
+
+  /** Forgets every copy on a datanode: one pass over all slots. */
+  dropDatanode (datanode: number): void {
+    this.version++
+    // A deletion shifts a later entry into slot s, so s is looked at again.
+    for (let s = 0; s < this.slots.capacity;) {
+      if (this.slots.meta[s] !== 0 && this.removeAt(s, datanode, undefined)) continue
+      s++
+    }
+    this.fallback.dropDatanode(datanode)
+  }
+
+  /** Sets the copies wanted, creating an entry without copies (size 0) for an unknown block if want > 0. */
+  setWant (mh: Uint8Array, want: number): void {
+    checkByte('want', want)
+    this.version++
+    if (!isSha256(mh)) {
+      this.fallback.setWant(mh, want)
+      return
+    }
+    const { slots } = this
+    let s = slots.find(mh)
+    if (s < 0) {
+      if (want === 0) return
+      s = slots.insert(s)
+      slots.seen[s] = this.nowSec()
+      slots.sizes[s] = 0
+    }
+    slots.wants[s] = want
+    this.collect(s)
+  }
+
+  clearWants (): void {
+    this.version++
+    for (let s = 0; s < this.slots.capacity;) {
+      if (this.slots.meta[s] !== 0) {
+        this.slots.wants[s] = 0
+        if (this.collect(s)) continue
+      }
+      s++
+    }
+    this.fallback.clearWants()
+  }
+
+  /** Sets the flags byte of a known block; does nothing for an unknown one. */
+  setFlags (mh: Uint8Array, flags: number): void {
+    checkByte('flags', flags)
+    // No version bump: it moves nothing, so forEach callbacks may clear flags as they go.
+    if (!isSha256(mh)) {
+      this.fallback.setFlags(mh, flags)
+      return
+    }
+    const s = this.slots.find(mh)
+    if (s >= 0) this.slots.flags[s] = flags
+  }
+
+  /**
+   * Calls fn for every entry, in no particular order. `mh` is a view the
+   * table reuses for the next call: copy it (`Uint8Array.from(mh)`) to keep
+   * it; `info` is fn's to keep. fn may read the table and call setFlags,
+   * nothing else that changes it (forEach throws: an insert or delete moves
+   * entries, so some would be skipped or seen twice); collect what to change
+   * and change it afterwards.
+   */
+  forEach (fn: (mh: Uint8Array, info: BlockInfo) => void): void {
+    const version = this.version
+    const changed = (): void => {
+      if (this.version !== version) throw new Error('BlockTable changed during forEach')
+    }
+    for (let s = 0; s < this.slots.capacity; s++) {
+      if (this.slots.meta[s] === 0) continue
+      const mh = this.slots.multihashAt(s)
+      fn(mh, this.infoAt(s, mh))
+      changed()
+    }
+    this.fallback.forEach((mh, info) => {
+      fn(mh, info)
+      changed()
+    })
+  }
+
+  /**
+   * Removes a datanode from slot s's replicas, keeping the others in order
+   * (the first overflow one moves inline). True if that left the entry
+   * empty and deleted it, moving another entry into s.
+   */
+  private removeAt (s: number, datanode: number, mh: Uint8Array | undefined): boolean {
+    const { slots } = this
+    const m = slots.meta[s]!
+    const n = m & COUNT
+    const base = s * INLINE
+    let at = 0
+    while (at < n && slots.reps[base + at] !== datanode) at++
+    if (at === n && (m & OVERFLOW) === 0) return false
+    if ((m & OVERFLOW) === 0) {
+      slots.reps.copyWithin(base + at, base + at + 1, base + n)
+      slots.meta[s] = m - 1
+      return this.collect(s)
+    }
+    const key = keyString(mh ?? slots.multihashAt(s))
+    const more = this.overflow.get(key)!
+    if (at < n) {
+      slots.reps.copyWithin(base + at, base + at + 1, base + n)
+      slots.reps[base + INLINE - 1] = more.shift()!
+    } else {
+      const i = more.indexOf(datanode)
+      if (i < 0) return false
+      more.splice(i, 1)
+    }
+    if (more.length === 0) {
+      this.overflow.delete(key)
+      slots.meta[s] = m & ~OVERFLOW
+    }
+    return false
+  }
+
+  /** Deletes slot s if it has no replicas and no want; true if it did. */
+  private collect (s: number): boolean {
+    if ((this.slots.meta[s]! & (COUNT | OVERFLOW)) !== 0 || this.slots.wants[s] !== 0) return false
+    this.slots.deleteAt(s)
+    return true
+  }
+
+  private infoAt (s: number, mh: Uint8Array): BlockInfo {
+    const { slots } = this
+    const m = slots.meta[s]!
+    const replicas: number[] = []
+    for (let i = 0; i < (m & COUNT); i++) replicas.push(slots.reps[s * INLINE + i]!)
+    if ((m & OVERFLOW) !== 0) replicas.push(...this.overflow.get(keyString(mh))!)
+    return { size: slots.sizes[s]!, replicas, want: slots.wants[s]!, firstSeenSec: slots.seen[s]!, flags: slots.flags[s]! }
+  }
+
+  /** Clamped to uint32: a clock before the epoch reads as 0. */
+  private nowSec (): number {
+    return Math.min(Math.max(Math.floor((this.clock() - this.epochMs) / 1000), 0), 0xffffffff)
+  }
+}

@@ -1,0 +1,102 @@
+import type { CID } from 'multiformats/cid'
+import { NotFoundError } from '../core/index.ts'
+import type { FsckCounts, FsckParams, FsckPin, FsckProblem, FsckResult, PinInfo } from '../core/index.ts'
+import { classify } from './health.ts'
+import { pinKey } from './pins.ts'
+import { FLAG_CORRUPT_SEEN, copiesOf, infoOf } from './state.ts'
+import type { NamenodeState } from './state.ts'
+
+/**
+ * Block-by-block health of pins, as HDFS fsck reports files: per pin and in
+ * total, healthy / under / over / misplaced / corrupt / missing, and the
+ * problem blocks with where their copies are. CORRUPT when any block has no
+ * readable copy: data is lost until a datanode with it comes back.
+ */
+export function fsck (state: NamenodeState, params: FsckParams, safeMode: boolean): FsckResult {
+  const maxProblems = params.maxProblems ?? 100
+  const racks = new Set(state.registry.writable().map((r) => r.rack).filter((r) => r !== undefined)).size
+  const pins = choosePins(state, params)
+  const total = emptyCounts()
+  const seen = new Set<string>()
+  const problems: FsckProblem[] = []
+  const results: FsckPin[] = []
+
+  for (const pin of pins) {
+    const counts = emptyCounts()
+    for (const [key, cid] of state.dag.reach(pin.root).blocks) {
+      const info = infoOf(state, cid)
+      const copies = copiesOf(state, info)
+      const health = classify({
+        want: pin.replication,
+        copies,
+        rackOf: (d) => state.registry.at(d)?.rack,
+        racks,
+        corruptSeen: ((info?.flags ?? 0) & FLAG_CORRUPT_SEEN) !== 0
+      })
+      add(counts, health, info?.size ?? 0)
+      if (!seen.has(key)) {
+        seen.add(key)
+        add(total, health, info?.size ?? 0)
+        if (health !== 'healthy' && problems.length < maxProblems) {
+          problems.push({
+            cid,
+            pin: pin.root,
+            health,
+            want: pin.replication,
+            copies: copies.good.length,
+            datanodes: [...copies.good, ...copies.retiring].map((d) => state.registry.at(d)?.id ?? String(d))
+          })
+        }
+      }
+    }
+    const entry: FsckPin = { root: pin.root, replication: pin.replication, ...counts, status: statusOf(counts) }
+    if (pin.label !== undefined) entry.label = pin.label
+    results.push(entry)
+  }
+
+  const datanodes = { live: 0, stale: 0, dead: 0, decommissioning: 0 }
+  for (const r of state.registry.all()) {
+    datanodes[state.registry.stateOf(r)]++
+    if (r.admin === 'decommissioning') datanodes.decommissioning++
+  }
+  return { status: statusOf(total), total, pins: results, problems, datanodes, safeMode }
+}
+
+function choosePins (state: NamenodeState, params: FsckParams): PinInfo[] {
+  if (params.root !== undefined) {
+    const pin = state.pins.get(pinKey(params.root))
+    if (pin !== undefined) return [pin]
+    const want = infoOf(state, params.root)?.want ?? 0
+    if (want === 0 && !state.dag.has(Buffer.from(params.root.multihash.bytes).toString('base64url'))) {
+      throw new NotFoundError(`${params.root} is neither pinned nor inside a pinned DAG`, { hint: 'cairn pin ls lists pins' })
+    }
+    return [{ root: params.root as CID, replication: Math.max(want, 1), createdMs: 0, blocks: 0, bytes: 0 }]
+  }
+  if (params.label !== undefined) {
+    const matches = [...state.pins.values()].filter((p) => p.label === params.label)
+    if (matches.length === 0) throw new NotFoundError(`no pin is labelled "${params.label}"`, { hint: 'cairn pin ls lists pins and their labels' })
+    return matches
+  }
+  return [...state.pins.values()]
+}
+
+function add (counts: FsckCounts, health: string, size: number): void {
+  counts.blocks++
+  counts.bytes += size
+  switch (health) {
+    case 'healthy': counts.healthy++; break
+    case 'under-replicated': counts.underReplicated++; break
+    case 'over-replicated': counts.overReplicated++; break
+    case 'misplaced': counts.misplaced++; break
+    case 'missing': counts.missing++; break
+    case 'corrupt': counts.corrupt++; break
+  }
+}
+
+function statusOf (counts: FsckCounts): 'HEALTHY' | 'CORRUPT' {
+  return counts.missing + counts.corrupt > 0 ? 'CORRUPT' : 'HEALTHY'
+}
+
+function emptyCounts (): FsckCounts {
+  return { blocks: 0, bytes: 0, healthy: 0, underReplicated: 0, overReplicated: 0, misplaced: 0, missing: 0, corrupt: 0 }
+}

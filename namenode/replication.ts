@@ -1,0 +1,436 @@
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import * as Digest from 'multiformats/hashes/digest'
+import type { DatanodeCommand } from '../core/index.ts'
+import type { BlockInfo } from './block-index.ts'
+import { classify, repairPriority } from './health.ts'
+import type { BlockHealth, Copies } from './health.ts'
+import { chooseExcess, chooseTargets } from './placement.ts'
+import type { DatanodeRecord } from './registry.ts'
+import { FLAG_CORRUPT_SEEN, copiesOf } from './state.ts'
+import type { NamenodeState } from './state.ts'
+
+export interface ReplicationInit {
+  /** Copies a datanode sends or receives at once. Default 16. */
+  maxTransfersPerDatanode?: number
+  /** A copy not reported within this is given up and scheduled again. Default 60 s. */
+  pendingTimeoutMs?: number
+  /** Commands handed to one datanode per reply. Default 256. */
+  maxCommandsPerReply?: number
+  /** Full scan of every block at least this often. Default 10 s. */
+  fullScanIntervalMs?: number
+}
+
+export interface HealthCounts {
+  pinned: number
+  healthy: number
+  underReplicated: number
+  overReplicated: number
+  misplaced: number
+  missing: number
+  corrupt: number
+  /** Pinned blocks with at least one readable copy (safe mode's measure). */
+  readable: number
+}
+
+interface Pending {
+  source: number
+  targets: number[]
+  deadlineMs: number
+}
+
+interface Move {
+  /** The copy to drop once the new one is reported. */
+  from: number
+  to: number
+}
+
+/**
+ * Keeps every pinned block at its replication factor. Each round it looks at
+ * the blocks that changed (and every block on a full scan), then hands out
+ * work, most urgent first (a block down to one copy before one with two):
+ * copy a block from a datanode that has it to one chosen by placement, or
+ * delete a copy that is one too many. Work rides on the replies to
+ * heartbeats and block reports, bounded per datanode; a copy not reported
+ * in time is scheduled again. Nothing is decided in safe mode.
+ */
+export class ReplicationMonitor {
+  private readonly state: NamenodeState
+  private readonly maxTransfers: number
+  private readonly pendingTimeoutMs: number
+  private readonly maxCommands: number
+  private readonly fullScanIntervalMs: number
+  private readonly pending = new Map<string, Pending>()
+  private readonly deleting = new Map<string, Set<number>>()
+  private readonly moves = new Map<string, Move>()
+  /** Unpinned blocks gc ordered deleted, with the datanodes told to. */
+  private readonly condemned = new Map<string, Set<number>>()
+  /** When each was condemned: a datanode that keeps a fresh block never reports it gone. */
+  private readonly condemnedAt = new Map<string, number>()
+  private readonly outbox = new Map<number, DatanodeCommand[]>()
+  private readonly load = new Map<number, number>()
+  private readonly dirty = new Map<string, Uint8Array>()
+  private lastFullScanMs = Number.NEGATIVE_INFINITY
+  private fullScanWanted = true
+  private lastStates = new Map<number, string>()
+  counts: HealthCounts = emptyCounts()
+  /** Pinned blocks each retiring datanode still holds that need copies elsewhere. */
+  readonly toMove = new Map<number, number>()
+
+  constructor (state: NamenodeState, init: ReplicationInit = {}) {
+    this.state = state
+    this.maxTransfers = init.maxTransfersPerDatanode ?? 16
+    this.pendingTimeoutMs = init.pendingTimeoutMs ?? 60_000
+    this.maxCommands = init.maxCommandsPerReply ?? 256
+    this.fullScanIntervalMs = init.fullScanIntervalMs ?? 10_000
+  }
+
+  /** A block's copies changed: look at it next round. */
+  touch (mh: Uint8Array): void {
+    this.dirty.set(keyOf(mh), Uint8Array.from(mh))
+  }
+
+  /** Something affecting many blocks changed (a pin, a datanode's state): scan everything next round. */
+  rescan (): void {
+    this.fullScanWanted = true
+  }
+
+  /** A datanode reported a new copy: settles a pending copy or move. */
+  replicaAdded (mh: Uint8Array, datanode: number): void {
+    const key = keyOf(mh)
+    const pending = this.pending.get(key)
+    if (pending?.targets.includes(datanode) === true) {
+      pending.targets = pending.targets.filter((t) => t !== datanode)
+      this.release(pending.source)
+      this.release(datanode)
+      if (pending.targets.length === 0) this.pending.delete(key)
+      // repairs change the health counts operators watch: refresh them next round
+      this.fullScanWanted = true
+      const move = this.moves.get(key)
+      if (move?.to === datanode) {
+        this.moves.delete(key)
+        this.orderDelete(mh, move.from)
+      }
+    }
+    this.touch(mh)
+  }
+
+  /** A datanode reported a copy gone. */
+  replicaRemoved (mh: Uint8Array, datanode: number): void {
+    const key = keyOf(mh)
+    for (const map of [this.deleting, this.condemned]) {
+      const set = map.get(key)
+      if (set === undefined) continue
+      set.delete(datanode)
+      if (set.size === 0) map.delete(key)
+    }
+    this.touch(mh)
+  }
+
+  /** gc: delete these copies of an unpinned block. */
+  condemn (mh: Uint8Array, datanodes: number[]): void {
+    const key = keyOf(mh)
+    const set = this.condemned.get(key) ?? new Set<number>()
+    for (const datanode of datanodes) {
+      if (set.has(datanode)) continue
+      set.add(datanode)
+      this.queueDelete(datanode, cidOf(mh), true)
+    }
+    this.condemned.set(key, set)
+    this.condemnedAt.set(key, this.state.clock())
+  }
+
+  /** Copies gc has ordered deleted do not count as present for a new put. */
+  isCondemned (mh: Uint8Array): boolean {
+    return this.condemned.has(keyOf(mh))
+  }
+
+  /** A put or pin wants the block again; datanodes keep copies sent to them lately anyway. */
+  pardon (mh: Uint8Array): void {
+    this.condemned.delete(keyOf(mh))
+    this.condemnedAt.delete(keyOf(mh))
+  }
+
+  /** Has a datanode re-read a copy a client found bad. */
+  verify (datanode: number, cid: CID): void {
+    this.send(datanode, { kind: 'verify', cids: [cid] })
+  }
+
+  get lastScanMs (): number {
+    return Number.isFinite(this.lastFullScanMs) ? this.lastFullScanMs : 0
+  }
+
+  /** Work for one datanode, taken off its queue. */
+  takeCommands (datanode: number): DatanodeCommand[] {
+    const queue = this.outbox.get(datanode)
+    if (queue === undefined || queue.length === 0) return []
+    const taken = queue.splice(0, this.maxCommands)
+    if (queue.length === 0) this.outbox.delete(datanode)
+    return taken
+  }
+
+  /** Plans moving copies between datanodes (balance, or operator requests). Returns how many were planned. */
+  planMove (mh: Uint8Array, from: number, to: number): boolean {
+    const key = keyOf(mh)
+    if (this.pending.has(key) || this.moves.has(key)) return false
+    if (this.busy(from) || this.busy(to)) return false
+    const target = this.state.registry.at(to)
+    if (target === undefined) return false
+    this.moves.set(key, { from, to })
+    this.send(from, { kind: 'replicate', cid: cidOf(mh), targets: [this.state.registry.address(target)] })
+    this.pending.set(key, { source: from, targets: [to], deadlineMs: this.state.clock() + this.pendingTimeoutMs })
+    this.take(from)
+    this.take(to)
+    return true
+  }
+
+  get movesInFlight (): number {
+    return this.moves.size
+  }
+
+  get pendingCopies (): number {
+    let n = 0
+    for (const p of this.pending.values()) n += p.targets.length
+    return n
+  }
+
+  /** One round. `decide` false (safe mode): only count, schedule nothing. Returns whether it scanned every block. */
+  tick (decide: boolean): boolean {
+    const now = this.state.clock()
+    this.expire(now)
+    this.noticeStateChanges()
+    const full = this.fullScanWanted || now - this.lastFullScanMs >= this.fullScanIntervalMs
+    const work: Array<{ mh: Uint8Array, info: BlockInfo, copies: Copies, health: BlockHealth, priority: number }> = []
+    const racks = this.rackCount()
+
+    const look = (mh: Uint8Array, info: BlockInfo, counts: HealthCounts | undefined, toMove: Map<number, number> | undefined): void => {
+      if (info.want === 0) return
+      const copies = copiesOf(this.state, info)
+      const deleting = this.deleting.get(keyOf(mh))
+      if (deleting !== undefined) copies.good = copies.good.filter((d) => !deleting.has(d))
+      const health = classify({
+        want: info.want,
+        copies,
+        rackOf: (d) => this.state.registry.at(d)?.rack,
+        racks,
+        corruptSeen: (info.flags & FLAG_CORRUPT_SEEN) !== 0
+      })
+      if (counts !== undefined) count(counts, health, copies)
+      if (toMove !== undefined && copies.good.length < info.want) {
+        for (const d of copies.retiring) toMove.set(d, (toMove.get(d) ?? 0) + 1)
+      }
+      if (health === 'healthy' && (info.flags & FLAG_CORRUPT_SEEN) !== 0) {
+        this.state.blocks.setFlags(mh, info.flags & ~FLAG_CORRUPT_SEEN)
+      }
+      if (health !== 'healthy' && health !== 'missing' && health !== 'corrupt') {
+        work.push({ mh: Uint8Array.from(mh), info, copies, health, priority: health === 'under-replicated' ? repairPriority(info.want, copies) : 3 })
+      }
+    }
+
+    if (full) {
+      const counts = emptyCounts()
+      const toMove = new Map<number, number>()
+      this.state.blocks.forEach((mh, info) => { look(mh, info, counts, toMove) })
+      this.counts = counts
+      this.updateRetiring(toMove)
+      this.lastFullScanMs = now
+      this.fullScanWanted = false
+      this.dirty.clear()
+    } else {
+      for (const mh of this.dirty.values()) {
+        const info = this.state.blocks.get(mh)
+        if (info !== undefined) look(mh, info, undefined, undefined)
+      }
+      this.dirty.clear()
+    }
+    if (!decide) return full
+
+    work.sort((a, b) => a.priority - b.priority)
+    for (const item of work) {
+      if (item.health === 'under-replicated' || item.health === 'misplaced') this.scheduleCopy(item.mh, item.info, item.copies, item.health)
+      else if (item.health === 'over-replicated') this.scheduleTrim(item.mh, item.info, item.copies)
+    }
+    return full
+  }
+
+  private scheduleCopy (mh: Uint8Array, info: BlockInfo, copies: Copies, health: BlockHealth): void {
+    const key = keyOf(mh)
+    const pending = this.pending.get(key)
+    const inFlight = pending?.targets.length ?? 0
+    // a misplaced block gets one extra copy on another rack; the trim then removes a crowded one
+    const needed = health === 'misplaced' ? 1 - inFlight : info.want - copies.good.length - inFlight
+    if (needed <= 0) return
+    const sources = [...copies.good, ...copies.retiring]
+      .filter((d) => this.state.registry.at(d) !== undefined && this.state.registry.stateOf(this.state.registry.at(d) as DatanodeRecord) === 'live' && !this.busy(d))
+      .sort((a, b) => (this.load.get(a) ?? 0) - (this.load.get(b) ?? 0))
+    const source = sources[0]
+    if (source === undefined) return
+    const holders = new Set([...info.replicas, ...(pending?.targets ?? [])])
+    const usedRacks = new Set(copies.good.map((d) => this.state.registry.at(d)?.rack).filter((r): r is string => r !== undefined))
+    const candidates = this.state.registry.writable()
+      .filter((r) => !holders.has(r.index) && !this.busy(r.index))
+      .map((r) => ({ id: r.id, availableBytes: r.usage.availableBytes, activeTransfers: this.load.get(r.index) ?? 0, ...(r.rack === undefined ? {} : { rack: r.rack }) }))
+    const chosen = chooseTargets({ candidates, count: needed, bytes: info.size, usedRacks })
+    if (health === 'misplaced' && chosen.every((c) => c.rack === undefined || usedRacks.has(c.rack))) return
+    if (chosen.length === 0) return
+    const targets = chosen.map((c) => this.state.registry.get(c.id) as DatanodeRecord)
+    this.send(source, { kind: 'replicate', cid: cidOf(mh), targets: targets.map((t) => this.state.registry.address(t)) })
+    this.pending.set(key, {
+      source,
+      targets: [...(pending?.targets ?? []), ...targets.map((t) => t.index)],
+      deadlineMs: this.state.clock() + this.pendingTimeoutMs
+    })
+    for (const t of targets) {
+      this.take(source)
+      this.take(t.index)
+    }
+  }
+
+  private scheduleTrim (mh: Uint8Array, info: BlockInfo, copies: Copies): void {
+    const key = keyOf(mh)
+    if (this.pending.has(key) || this.moves.has(key)) return
+    const excess = copies.good.length - info.want
+    if (excess <= 0) return
+    const candidates = copies.good
+      .filter((d) => this.state.registry.stateOf(this.state.registry.at(d) as DatanodeRecord) === 'live')
+      .map((d) => {
+        const r = this.state.registry.at(d) as DatanodeRecord
+        return { datanode: d, availableBytes: r.usage.availableBytes, ...(r.rack === undefined ? {} : { rack: r.rack }) }
+      })
+    // only delete where enough good copies stay on live datanodes
+    if (candidates.length - excess < info.want) return
+    for (const datanode of chooseExcess(candidates, excess)) this.orderDelete(mh, datanode)
+  }
+
+  private orderDelete (mh: Uint8Array, datanode: number): void {
+    const key = keyOf(mh)
+    const set = this.deleting.get(key) ?? new Set<number>()
+    if (set.has(datanode)) return
+    set.add(datanode)
+    this.deleting.set(key, set)
+    this.queueDelete(datanode, cidOf(mh), false)
+  }
+
+  private queueDelete (datanode: number, cid: CID, gc: boolean): void {
+    const queue = this.outbox.get(datanode) ?? []
+    const last = queue.at(-1)
+    if (last?.kind === 'delete' && (last.gc === true) === gc && last.cids.length < 1024) last.cids.push(cid)
+    else this.send(datanode, gc ? { kind: 'delete', cids: [cid], gc: true } : { kind: 'delete', cids: [cid] })
+  }
+
+  private send (datanode: number, command: DatanodeCommand): void {
+    const queue = this.outbox.get(datanode) ?? []
+    queue.push(command)
+    this.outbox.set(datanode, queue)
+  }
+
+  private busy (datanode: number): boolean {
+    return (this.load.get(datanode) ?? 0) >= this.maxTransfers
+  }
+
+  private take (datanode: number): void {
+    this.load.set(datanode, (this.load.get(datanode) ?? 0) + 1)
+  }
+
+  private release (datanode: number): void {
+    const n = (this.load.get(datanode) ?? 0) - 1
+    if (n <= 0) this.load.delete(datanode)
+    else this.load.set(datanode, n)
+  }
+
+  private expire (now: number): void {
+    for (const [key, at] of this.condemnedAt) {
+      if (now - at < this.pendingTimeoutMs) continue
+      this.condemned.delete(key)
+      this.condemnedAt.delete(key)
+    }
+    for (const [key, pending] of this.pending) {
+      if (pending.deadlineMs > now) continue
+      for (const t of pending.targets) {
+        this.release(pending.source)
+        this.release(t)
+      }
+      this.pending.delete(key)
+      this.moves.delete(key)
+      this.fullScanWanted = true
+    }
+  }
+
+  /** Liveness or admin changes touch many blocks at once: rescan when any datanode changes. */
+  private noticeStateChanges (): void {
+    const states = new Map<number, string>()
+    for (const r of this.state.registry.all()) {
+      const now = `${this.state.registry.stateOf(r)}/${r.admin}`
+      states.set(r.index, now)
+      if (this.lastStates.get(r.index) !== now) {
+        this.fullScanWanted = true
+        // work queued for a datanode that died will never be picked up
+        if (now.startsWith('dead')) this.forget(r.index)
+      }
+    }
+    this.lastStates = states
+  }
+
+  private forget (datanode: number): void {
+    this.outbox.delete(datanode)
+    for (const [key, pending] of this.pending) {
+      if (pending.source !== datanode && !pending.targets.includes(datanode)) continue
+      for (const t of pending.targets) {
+        this.release(pending.source)
+        this.release(t)
+      }
+      this.pending.delete(key)
+      this.moves.delete(key)
+    }
+    for (const map of [this.deleting, this.condemned]) {
+      for (const [key, set] of map) {
+        set.delete(datanode)
+        if (set.size === 0) map.delete(key)
+      }
+    }
+  }
+
+  private updateRetiring (toMove: Map<number, number>): void {
+    this.toMove.clear()
+    for (const r of this.state.registry.all()) {
+      if (r.admin !== 'decommissioning') continue
+      const left = toMove.get(r.index) ?? 0
+      this.toMove.set(r.index, left)
+      if (left === 0) {
+        r.admin = 'decommissioned'
+        this.state.store.putDatanode(this.state.registry.persisted(r))
+        this.state.log.info(`datanode ${r.id} is decommissioned: every block it holds has its copies elsewhere; it is safe to remove`)
+      }
+    }
+  }
+
+  private rackCount (): number {
+    return new Set(this.state.registry.writable().map((r) => r.rack).filter((r) => r !== undefined)).size
+  }
+}
+
+function count (counts: HealthCounts, health: BlockHealth, copies: Copies): void {
+  counts.pinned++
+  if (copies.good.length + copies.retiring.length > 0) counts.readable++
+  switch (health) {
+    case 'healthy': counts.healthy++; break
+    case 'under-replicated': counts.underReplicated++; break
+    case 'over-replicated': counts.overReplicated++; break
+    case 'misplaced': counts.misplaced++; break
+    case 'missing': counts.missing++; break
+    case 'corrupt': counts.corrupt++; break
+  }
+}
+
+function emptyCounts (): HealthCounts {
+  return { pinned: 0, healthy: 0, underReplicated: 0, overReplicated: 0, misplaced: 0, missing: 0, corrupt: 0, readable: 0 }
+}
+
+function keyOf (mh: Uint8Array): string {
+  return Buffer.from(mh.buffer, mh.byteOffset, mh.byteLength).toString('latin1')
+}
+
+/** Datanodes key blocks by multihash; a raw CID carries just that. */
+export function cidOf (mh: Uint8Array): CID {
+  return CID.createV1(raw.code, Digest.decode(Uint8Array.from(mh)))
+}

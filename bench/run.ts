@@ -9,7 +9,9 @@
  *   BENCH_BIG_MIB  file size for the memory-bound check, MiB (default 1024;
  *                  4096 shows 4 GiB; 0 skips it; skipped too if the disk has
  *                  less than 5x that free)
- *   BENCH_ONLY     comma-separated suite names to run (default all: cluster)
+ *   BENCH_ONLY     comma-separated suite names to run (default all: cluster,
+ *                  namenode-memory, repair)
+ *   BENCH_REPAIR_MIB  data pinned for the repair suite, MiB (default 1024)
  *
  * Everything happens in a fresh directory under os.tmpdir(), removed at the
  * end, also on errors and Ctrl-C; every child process is stopped.
@@ -22,8 +24,9 @@ import { readOptions } from './lib/options.ts'
 import type { Suite } from './lib/suite.ts'
 import { clusterSuite } from './suites/cluster.ts'
 import { namenodeMemorySuite } from './suites/namenode-memory.ts'
+import { repairSuite } from './suites/repair.ts'
 
-const SUITES: Suite[] = [clusterSuite, namenodeMemorySuite]
+const SUITES: Suite[] = [clusterSuite, namenodeMemorySuite, repairSuite]
 
 async function main (): Promise<void> {
   const options = readOptions()

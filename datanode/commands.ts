@@ -17,6 +17,8 @@ export interface CommandRunnerInit {
   gcGraceMs: number
   /** Copies sent at once. Default 8. */
   maxTransfers?: number
+  /** Runs when copies finish and the runner has room: ask the namenode for more. */
+  onRoom?: () => void
   log: Logger
 }
 
@@ -46,7 +48,10 @@ export class CommandRunner {
       if (this.stopped) return
       const job = this.execute(command).catch((err: unknown) => {
         this.init.log.warn(`${command.kind} failed: ${(err as Error).message}`)
-      }).finally(() => { this.running.delete(job) })
+      }).finally(() => {
+        this.running.delete(job)
+        if (command.kind === 'replicate' && this.running.size < (this.init.maxTransfers ?? 8)) this.init.onRoom?.()
+      })
       this.running.add(job)
     }
   }

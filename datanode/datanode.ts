@@ -118,7 +118,20 @@ export class Datanode {
       deleted: async (cids: CID[]) => { await this.link?.deleted(cids) },
       corrupt: async (cid: CID) => { await this.link?.corrupt(cid) }
     }
-    this.runner = new CommandRunner({ store, pool: this.pool, report, gcGraceMs: this.init.gcGraceMs ?? 15 * 60_000, log: this.log })
+    let polling = false
+    this.runner = new CommandRunner({
+      store,
+      pool: this.pool,
+      report,
+      gcGraceMs: this.init.gcGraceMs ?? 15 * 60_000,
+      // one poll at a time: copies finishing together ask once
+      onRoom: () => {
+        if (polling) return
+        polling = true
+        this.link?.poll().catch(() => {}).finally(() => { polling = false })
+      },
+      log: this.log
+    })
     this.scannerRef = new BlockScanner({
       store,
       bytesPerSec: this.init.scanBytesPerSec ?? 8 * 1024 * 1024,

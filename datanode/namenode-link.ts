@@ -88,6 +88,12 @@ export class NamenodeLink {
     }
   }
 
+  /** Asks for work now (after finishing some), instead of waiting for the next heartbeat. */
+  async poll (): Promise<void> {
+    if (!this.connected) return
+    await this.send('dn.poll', { id: this.init.node.peerId.toString() })
+  }
+
   /** Tells the namenode about a block that failed verification here. */
   async corrupt (cid: CID): Promise<void> {
     await this.send('dn.corrupt', { id: this.init.node.peerId.toString(), cids: [cid] })

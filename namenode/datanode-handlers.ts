@@ -60,6 +60,12 @@ export function datanodeHandlers (state: NamenodeState, options: DatanodeHandler
       return null
     },
 
+    // a datanode with free transfer slots asks for work instead of waiting for its heartbeat
+    'dn.poll': (raw: unknown): ReportResult => {
+      const record = known(state, asString(asObject(raw).id, 'id'))
+      return { commands: monitor.takeCommands(record.index) }
+    },
+
     'dn.received': (raw: unknown): ReportResult => {
       const p = asObject(raw)
       const record = known(state, asString(p.id, 'id'))

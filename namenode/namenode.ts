@@ -22,6 +22,9 @@ import { DatanodeRegistry } from './registry.ts'
 import type { NamenodeState } from './state.ts'
 import { MetadataStore } from './store.ts'
 
+/** Copies that finish within this window share one early round. */
+const NUDGE_DELAY_MS = 20
+
 export interface NamenodeInit {
   /** Holds the metadata database and the lock. */
   dataDir: string
@@ -127,6 +130,7 @@ export class Namenode {
     const leases = new Leases(clock)
     this.monitorRef = monitor
     this.safeModeRef = safeMode
+    monitor.onNudge = () => { this.nudge() }
 
     const handlers = {
       ...datanodeHandlers(state, { heartbeatIntervalMs: this.init.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS, monitor, leases }),
@@ -150,6 +154,17 @@ export class Namenode {
     return this.monitorRef
   }
 
+  private nudged: NodeJS.Timeout | undefined
+
+  /** An early round soon (coalesced): datanodes have just freed transfer slots. */
+  private nudge (): void {
+    if (this.nudged !== undefined) return
+    this.nudged = setTimeout(() => {
+      this.nudged = undefined
+      this.monitorRound()
+    }, NUDGE_DELAY_MS)
+  }
+
   private monitorRound (): void {
     const safeMode = this.safeModeRef as SafeMode
     try {
@@ -165,6 +180,7 @@ export class Namenode {
 
   async stop (): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer)
+    if (this.nudged !== undefined) clearTimeout(this.nudged)
     for (const peer of this.peers) peer.abort(new Error('namenode stopping'))
     await this.node?.stop()
     this.store?.close()

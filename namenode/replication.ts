@@ -21,6 +21,9 @@ export interface ReplicationInit {
   fullScanIntervalMs?: number
 }
 
+/** Full scans cost O(blocks): never more often than this, however often rounds run. */
+const MIN_FULL_SCAN_GAP_MS = 1_000
+
 export interface HealthCounts {
   pinned: number
   healthy: number
@@ -70,6 +73,10 @@ export class ReplicationMonitor {
   private readonly outbox = new Map<number, DatanodeCommand[]>()
   private readonly load = new Map<number, number>()
   private readonly dirty = new Map<string, Uint8Array>()
+  /** Blocks needing work that could not be scheduled yet (throttled, no target): tried every round. */
+  private readonly backlog = new Map<string, Uint8Array>()
+  /** Asks the service for an early round (a copy finished: the datanodes have room again). */
+  onNudge: (() => void) | undefined
   private lastFullScanMs = Number.NEGATIVE_INFINITY
   private fullScanWanted = true
   private lastStates = new Map<number, string>()
@@ -104,8 +111,9 @@ export class ReplicationMonitor {
       this.release(pending.source)
       this.release(datanode)
       if (pending.targets.length === 0) this.pending.delete(key)
-      // repairs change the health counts operators watch: refresh them next round
+      // repairs change the health counts operators watch: refresh them soon
       this.fullScanWanted = true
+      this.onNudge?.()
       const move = this.moves.get(key)
       if (move?.to === datanode) {
         this.moves.delete(key)
@@ -199,7 +207,8 @@ export class ReplicationMonitor {
     const now = this.state.clock()
     this.expire(now)
     this.noticeStateChanges()
-    const full = this.fullScanWanted || now - this.lastFullScanMs >= this.fullScanIntervalMs
+    // full scans cost O(blocks): at most one a second however often rounds run
+    const full = (this.fullScanWanted && now - this.lastFullScanMs >= MIN_FULL_SCAN_GAP_MS) || now - this.lastFullScanMs >= this.fullScanIntervalMs
     const work: Array<{ mh: Uint8Array, info: BlockInfo, copies: Copies, health: BlockHealth, priority: number }> = []
     const racks = this.rackCount()
 
@@ -236,7 +245,10 @@ export class ReplicationMonitor {
       this.lastFullScanMs = now
       this.fullScanWanted = false
       this.dirty.clear()
+      this.backlog.clear()
     } else {
+      for (const [key, mh] of this.backlog) if (!this.dirty.has(key)) this.dirty.set(key, mh)
+      this.backlog.clear()
       for (const mh of this.dirty.values()) {
         const info = this.state.blocks.get(mh)
         if (info !== undefined) look(mh, info, undefined, undefined)
@@ -247,32 +259,35 @@ export class ReplicationMonitor {
 
     work.sort((a, b) => a.priority - b.priority)
     for (const item of work) {
-      if (item.health === 'under-replicated' || item.health === 'misplaced') this.scheduleCopy(item.mh, item.info, item.copies, item.health)
-      else if (item.health === 'over-replicated') this.scheduleTrim(item.mh, item.info, item.copies)
+      const done = item.health === 'over-replicated'
+        ? this.scheduleTrim(item.mh, item.info, item.copies)
+        : this.scheduleCopy(item.mh, item.info, item.copies, item.health)
+      if (!done) this.backlog.set(keyOf(item.mh), item.mh)
     }
     return full
   }
 
-  private scheduleCopy (mh: Uint8Array, info: BlockInfo, copies: Copies, health: BlockHealth): void {
+  /** Returns false when the block still needs work that could not be scheduled now. */
+  private scheduleCopy (mh: Uint8Array, info: BlockInfo, copies: Copies, health: BlockHealth): boolean {
     const key = keyOf(mh)
     const pending = this.pending.get(key)
     const inFlight = pending?.targets.length ?? 0
     // a misplaced block gets one extra copy on another rack; the trim then removes a crowded one
     const needed = health === 'misplaced' ? 1 - inFlight : info.want - copies.good.length - inFlight
-    if (needed <= 0) return
+    if (needed <= 0) return true
     const sources = [...copies.good, ...copies.retiring]
       .filter((d) => this.state.registry.at(d) !== undefined && this.state.registry.stateOf(this.state.registry.at(d) as DatanodeRecord) === 'live' && !this.busy(d))
       .sort((a, b) => (this.load.get(a) ?? 0) - (this.load.get(b) ?? 0))
     const source = sources[0]
-    if (source === undefined) return
+    if (source === undefined) return false
     const holders = new Set([...info.replicas, ...(pending?.targets ?? [])])
     const usedRacks = new Set(copies.good.map((d) => this.state.registry.at(d)?.rack).filter((r): r is string => r !== undefined))
     const candidates = this.state.registry.writable()
       .filter((r) => !holders.has(r.index) && !this.busy(r.index))
       .map((r) => ({ id: r.id, availableBytes: r.usage.availableBytes, activeTransfers: this.load.get(r.index) ?? 0, ...(r.rack === undefined ? {} : { rack: r.rack }) }))
     const chosen = chooseTargets({ candidates, count: needed, bytes: info.size, usedRacks })
-    if (health === 'misplaced' && chosen.every((c) => c.rack === undefined || usedRacks.has(c.rack))) return
-    if (chosen.length === 0) return
+    if (health === 'misplaced' && chosen.every((c) => c.rack === undefined || usedRacks.has(c.rack))) return true
+    if (chosen.length === 0) return false
     const targets = chosen.map((c) => this.state.registry.get(c.id) as DatanodeRecord)
     this.send(source, { kind: 'replicate', cid: cidOf(mh), targets: targets.map((t) => this.state.registry.address(t)) })
     this.pending.set(key, {
@@ -284,13 +299,14 @@ export class ReplicationMonitor {
       this.take(source)
       this.take(t.index)
     }
+    return chosen.length >= needed
   }
 
-  private scheduleTrim (mh: Uint8Array, info: BlockInfo, copies: Copies): void {
+  private scheduleTrim (mh: Uint8Array, info: BlockInfo, copies: Copies): boolean {
     const key = keyOf(mh)
-    if (this.pending.has(key) || this.moves.has(key)) return
+    if (this.pending.has(key) || this.moves.has(key)) return false
     const excess = copies.good.length - info.want
-    if (excess <= 0) return
+    if (excess <= 0) return true
     const candidates = copies.good
       .filter((d) => this.state.registry.stateOf(this.state.registry.at(d) as DatanodeRecord) === 'live')
       .map((d) => {
@@ -298,8 +314,9 @@ export class ReplicationMonitor {
         return { datanode: d, availableBytes: r.usage.availableBytes, ...(r.rack === undefined ? {} : { rack: r.rack }) }
       })
     // only delete where enough good copies stay on live datanodes
-    if (candidates.length - excess < info.want) return
+    if (candidates.length - excess < info.want) return false
     for (const datanode of chooseExcess(candidates, excess)) this.orderDelete(mh, datanode)
+    return true
   }
 
   private orderDelete (mh: Uint8Array, datanode: number): void {

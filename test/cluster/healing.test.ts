@@ -212,4 +212,37 @@ describe('the cluster keeps every pinned block at its replication factor', () =>
     const onFull = await copiesOnDisk(c, await blocksOf(bytes), [0])
     expect(onFull.every((n) => n === 0)).toBe(true)
   }, 120_000)
+
+  it('a put whose target datanode dies midway finishes on the others, and the repair completes it', async () => {
+    cluster = await TestCluster.start({ datanodes: 4 })
+    const c = cluster
+    const bytes = await pseudoRandomBuffer(96 * 1024 * 1024, 'mid-put')
+    const file = path.join(c.dir, 'mid.bin')
+    await writeFile(file, bytes)
+    const put = c.cairn(['put', '-r', '3', file], { timeoutMs: 120_000 })
+    // kill a datanode once the put is under way
+    await until('blocks to start arriving', async () => (await report(c)).datanodes.some((d) => d.blocks > 4), 30_000)
+    await c.stopDatanode(1, 'SIGKILL')
+    const done = await put
+    expect(done.code, done.stderr).toBe(0)
+    const root = done.stdout.toString().trim()
+    expect(sha256((await c.cairn(['cat', root])).stdout)).toBe(sha256(bytes))
+    await until('full replication on the three that are left', async () => {
+      const { code, result } = await fsck(c)
+      return code === 0 && result.total.healthy === result.total.blocks
+    })
+  }, 180_000)
+
+  it('copies go to distinct racks where there are several', async () => {
+    cluster = await TestCluster.start({ datanodes: 4, datanodeArgs: (i) => ['--rack', i < 2 ? 'rack-a' : 'rack-b'] })
+    const c = cluster
+    const bytes = await pseudoRandomBuffer(12 * 1024 * 1024, 'racks')
+    await putBytes(c, 'racks.bin', bytes, 2)
+    for (const cid of await blocksOf(bytes)) {
+      const [a, b] = [await copiesOnDisk(c, [cid], [0, 1]), await copiesOnDisk(c, [cid], [2, 3])]
+      expect([a[0], b[0]], `${cid}`).toEqual([1, 1])
+    }
+    const { result } = await fsck(c)
+    expect(result.total.misplaced).toBe(0)
+  }, 120_000)
 })

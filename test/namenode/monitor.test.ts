@@ -1,0 +1,194 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { silentLogger } from '../../core/index.ts'
+import type { DatanodeCommand } from '../../core/index.ts'
+import { BlockTable } from '../../namenode/block-table.ts'
+import { DagIndex } from '../../namenode/dag-index.ts'
+import { DatanodeRegistry } from '../../namenode/registry.ts'
+import { ReplicationMonitor } from '../../namenode/replication.ts'
+import type { NamenodeState } from '../../namenode/state.ts'
+import { MetadataStore } from '../../namenode/store.ts'
+
+/**
+ * The replication monitor driven by hand: real state, a fake clock, no
+ * network. Each step is a decision the namenode must make the same way
+ * every time.
+ */
+let dir: string
+let now = 1_000_000
+let state: NamenodeState
+let monitor: ReplicationMonitor
+
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'cairn-mon-'))
+  now = 1_000_000
+  const clock = (): number => now
+  state = {
+    id: 'nn',
+    addrs: () => [],
+    startedMs: now,
+    store: new MetadataStore(dir),
+    registry: new DatanodeRegistry(clock, { staleAfterMs: 10_000, deadAfterMs: 30_000 }),
+    blocks: new BlockTable({ clock, hashSeed: 1 }),
+    dag: new DagIndex(),
+    pins: new Map(),
+    clock,
+    log: silentLogger
+  }
+  monitor = new ReplicationMonitor(state, { maxTransfersPerDatanode: 2, pendingTimeoutMs: 60_000 })
+})
+afterEach(async () => {
+  state.store.close()
+  await rm(dir, { recursive: true, force: true })
+})
+
+function register (id: string, availableBytes = 1_000_000, rack?: string): number {
+  const { record } = state.registry.register({
+    datanode: { id, addrs: [`/ip4/127.0.0.1/tcp/1/p2p/${id}`] },
+    version: 'test',
+    capacityBytes: 2_000_000,
+    availableBytes,
+    usedBytes: 0,
+    blocks: 0,
+    ...(rack === undefined ? {} : { rack })
+  })
+  return record.index
+}
+
+function beat (...indexes: number[]): void {
+  for (const i of indexes) {
+    const r = state.registry.at(i)!
+    state.registry.heartbeat(r.id, r.usage, 0)
+  }
+}
+
+async function block (n: number): Promise<Uint8Array> {
+  return CID.createV1(raw.code, await sha256.digest(new TextEncoder().encode(`block ${n}`))).multihash.bytes
+}
+
+function commands (datanode: number): DatanodeCommand[] {
+  return monitor.takeCommands(datanode)
+}
+
+describe('replication monitor', () => {
+  it('does nothing while every pinned block has its copies', async () => {
+    const [a, b, c] = [register('a'), register('b'), register('c')]
+    const mh = await block(1)
+    state.blocks.addReplica(mh, 100, a)
+    state.blocks.addReplica(mh, 100, b)
+    state.blocks.setWant(mh, 2)
+    monitor.tick(true)
+    expect([commands(a), commands(b), commands(c)]).toEqual([[], [], []])
+    expect(monitor.counts).toMatchObject({ pinned: 1, healthy: 1 })
+  })
+
+  it('copies the blocks of a datanode once it is dead, from a surviving copy to a datanode without one', async () => {
+    const [a, b, c] = [register('a'), register('b'), register('c')]
+    const mh = await block(1)
+    state.blocks.addReplica(mh, 100, a)
+    state.blocks.addReplica(mh, 100, b)
+    state.blocks.setWant(mh, 2)
+    monitor.tick(true)
+
+    now += 29_000
+    beat(a, c)
+    monitor.tick(true)
+    expect(commands(a)).toEqual([]) // b is stale, not dead: its copy still counts
+
+    now += 2_000
+    beat(a, c)
+    monitor.tick(true)
+    expect(monitor.counts.underReplicated).toBe(1)
+    const [order] = commands(a)
+    expect(order?.kind).toBe('replicate')
+    expect(order?.kind === 'replicate' && order.targets.map((t) => t.id)).toEqual(['c'])
+
+    // the copy lands: no more work, and the block is healthy at the next scan
+    state.blocks.addReplica(mh, 100, c)
+    monitor.replicaAdded(mh, c)
+    now += 1_500
+    monitor.tick(true)
+    expect(commands(a)).toEqual([])
+    expect(monitor.counts).toMatchObject({ underReplicated: 0, healthy: 1 })
+  })
+
+  it('repairs the block down to its last copy before one with two left', async () => {
+    const [a, b, c, d] = [register('a'), register('b'), register('c'), register('d')]
+    const lonely = await block(1)
+    const pair = await block(2)
+    state.blocks.addReplica(lonely, 100, a)
+    state.blocks.setWant(lonely, 3)
+    state.blocks.addReplica(pair, 100, a)
+    state.blocks.addReplica(pair, 100, b)
+    state.blocks.setWant(pair, 3)
+    // a can send one copy at a time in this test; it must be the lonely block's
+    monitor = new ReplicationMonitor(state, { maxTransfersPerDatanode: 1 })
+    monitor.tick(true)
+    const fromA = commands(a)
+    expect(fromA).toHaveLength(1)
+    expect(fromA[0]?.kind === 'replicate' && fromA[0].cid.multihash.bytes).toEqual(lonely)
+    void [c, d]
+  })
+
+  it('never sends more than the throttle to one datanode, and reschedules copies that never arrive', async () => {
+    const [a, b] = [register('a'), register('b')]
+    const blocks = await Promise.all([1, 2, 3, 4, 5].map(block))
+    for (const mh of blocks) {
+      state.blocks.addReplica(mh, 100, a)
+      state.blocks.setWant(mh, 2)
+    }
+    monitor.tick(true)
+    expect(commands(a)).toHaveLength(2)
+    now += 1_500
+    monitor.tick(true)
+    expect(commands(a)).toHaveLength(0) // both slots still busy
+    now += 61_000
+    beat(a, b)
+    monitor.tick(true)
+    expect(commands(a)).toHaveLength(2) // the first two timed out and go again (or others take their place)
+  })
+
+  it('trims an over-replicated block from the fullest datanode, keeping enough copies', async () => {
+    const [a, b, c] = [register('a', 900), register('b', 100), register('c', 500)]
+    const mh = await block(1)
+    for (const d of [a, b, c]) state.blocks.addReplica(mh, 100, d)
+    state.blocks.setWant(mh, 2)
+    monitor.tick(true)
+    expect(commands(b)).toEqual([{ kind: 'delete', cids: [CID.createV1(raw.code, (await import('multiformats/hashes/digest')).decode(mh))] }])
+    expect([commands(a), commands(c)]).toEqual([[], []])
+    // not twice: the delete is in flight
+    now += 1_500
+    monitor.tick(true)
+    expect(commands(b)).toEqual([])
+  })
+
+  it('decides nothing in safe mode, but still counts', async () => {
+    const [a, b] = [register('a'), register('b')]
+    const mh = await block(1)
+    state.blocks.addReplica(mh, 100, a)
+    state.blocks.setWant(mh, 2)
+    monitor.tick(false)
+    expect(commands(a)).toEqual([])
+    expect(monitor.counts.underReplicated).toBe(1)
+    void b
+  })
+
+  it('puts a copy on another rack when every copy shares one', async () => {
+    const [a1, a2, b1] = [register('a1', 1_000, 'a'), register('a2', 1_000, 'a'), register('b1', 1_000, 'b')]
+    const mh = await block(1)
+    state.blocks.addReplica(mh, 100, a1)
+    state.blocks.addReplica(mh, 100, a2)
+    state.blocks.setWant(mh, 2)
+    monitor.tick(true)
+    expect(monitor.counts.misplaced).toBe(1)
+    const orders = [...commands(a1), ...commands(a2)]
+    expect(orders).toHaveLength(1)
+    expect(orders[0]?.kind === 'replicate' && orders[0].targets.map((t) => t.id)).toEqual(['b1'])
+    void b1
+  })
+})

@@ -16,6 +16,9 @@ import { registerBalance } from './commands/balance.ts'
 import { registerFsck } from './commands/fsck.ts'
 import { registerGc } from './commands/gc.ts'
 import { registerSafemode } from './commands/safemode.ts'
+import { registerKey } from './commands/key.ts'
+import { registerName } from './commands/name.ts'
+import { registerFiles } from './commands/files.ts'
 import { EXIT, exitCodeOf, printError } from './support/errors.ts'
 
 // Services receive blocks in fresh socket buffers that V8 counts as external
@@ -56,6 +59,9 @@ export function buildProgram (): Command {
   registerStat(program)
   registerPin(program)
   registerReport(program)
+  registerKey(program)
+  registerName(program)
+  registerFiles(program)
   registerFsck(program)
   registerGc(program)
   registerBalance(program)

@@ -246,3 +246,38 @@ export class SafeModeError extends CairnError {
   override name = 'SafeModeError'
 }
 registerErrorClass(SafeModeError)
+
+/** A compare-and-swap lost: the name moved on since the writer read it. */
+export class ConflictError extends CairnError {
+  static override readonly code = 'ERR_CONFLICT'
+  override name = 'ConflictError'
+}
+registerErrorClass(ConflictError)
+
+/** An IPNS record that is malformed, badly signed, expired, too large, or stale. */
+export class InvalidRecordError extends CairnError {
+  static override readonly code = 'ERR_INVALID_RECORD'
+  override name = 'InvalidRecordError'
+}
+registerErrorClass(InvalidRecordError)
+
+/** A key name that is taken, or a key that cannot be read. */
+export class KeyError extends CairnError {
+  static override readonly code = 'ERR_KEY'
+  override name = 'KeyError'
+}
+registerErrorClass(KeyError)
+
+/** Something already exists where a new entry was to go (mkdir, create). */
+export class AlreadyExistsError extends CairnError {
+  static override readonly code = 'ERR_EXISTS'
+  override name = 'AlreadyExistsError'
+}
+registerErrorClass(AlreadyExistsError)
+
+/** A directory that still has entries (rm without --recursive). */
+export class DirectoryNotEmptyError extends CairnError {
+  static override readonly code = 'ERR_NOT_EMPTY'
+  override name = 'DirectoryNotEmptyError'
+}
+registerErrorClass(DirectoryNotEmptyError)

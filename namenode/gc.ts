@@ -1,6 +1,7 @@
 import { SafeModeError } from '../core/index.ts'
 import type { GcParams, GcResult } from '../core/index.ts'
 import type { Leases } from './leases.ts'
+import { recomputeWants } from './pins.ts'
 import type { ReplicationMonitor } from './replication.ts'
 import type { SafeMode } from './safe-mode.ts'
 import type { NamenodeState } from './state.ts'
@@ -27,6 +28,8 @@ export function collectGarbage (deps: GcDeps, params: GcParams): GcResult {
       hint: 'cairn report shows safe mode; try again once it has ended'
     })
   }
+  // a pin or name let go may have left wants too high: count them right first
+  if (state.wantsStale) recomputeWants(state)
   const freshAfterSec = Math.floor((state.clock() - deps.graceMs) / 1000)
   const result: GcResult = { blocks: 0, bytes: 0, copies: 0, protected: 0 }
   const doomed: Array<{ mh: Uint8Array, holders: number[] }> = []

@@ -17,10 +17,15 @@ import type { SafeModeInit } from './safe-mode.ts'
 import { clientHandlers } from './client-handlers.ts'
 import { DagIndex } from './dag-index.ts'
 import { datanodeHandlers } from './datanode-handlers.ts'
-import { loadPins } from './pins.ts'
+import { loadPins, recomputeWants } from './pins.ts'
+import { nameHandlers } from './name-handlers.ts'
+import { NameRegistry } from './names.ts'
 import { DatanodeRegistry } from './registry.ts'
 import type { NamenodeState } from './state.ts'
 import { MetadataStore } from './store.ts'
+
+/** Wants are recounted from scratch at most this often (and before every gc). */
+const WANT_RECOUNT_MS = 30_000
 
 /** Copies that finish within this window share one early round. */
 const NUDGE_DELAY_MS = 20
@@ -49,6 +54,8 @@ export interface NamenodeInit {
   safeMode?: SafeModeInit
   /** gc keeps unpinned blocks first seen less than this ago. Default 10 min. */
   gcGraceMs?: number
+  /** Values kept in each name's history (they stay pinned). Default 100. */
+  nameHistory?: number
 }
 
 /**
@@ -121,8 +128,12 @@ export class Namenode {
       dag,
       pins: new Map(),
       clock,
-      log: this.log
+      log: this.log,
+      nameRoots: () => names.roots(),
+      wantsStale: false
     }
+    const names = new NameRegistry(state, this.init.nameHistory ?? 100)
+    names.load()
     loadPins(state)
     this.stateRef = state
     const monitor = new ReplicationMonitor(state, this.init.replication)
@@ -135,7 +146,8 @@ export class Namenode {
     const handlers = {
       ...datanodeHandlers(state, { heartbeatIntervalMs: this.init.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS, monitor, leases }),
       ...clientHandlers(state, { monitor, leases, safeMode }),
-      ...adminHandlers({ state, monitor, safeMode, leases, graceMs: this.init.gcGraceMs ?? 10 * 60_000 })
+      ...adminHandlers({ state, monitor, safeMode, leases, graceMs: this.init.gcGraceMs ?? 10 * 60_000 }),
+      ...nameHandlers(names, monitor, leases)
     }
     await node.handle(NAMENODE_PROTOCOL, (stream, connection) => {
       const peer = new RpcPeer(streamChannel(stream, `peer ${connection.remotePeer.toString()}`), {
@@ -165,9 +177,18 @@ export class Namenode {
     }, NUDGE_DELAY_MS)
   }
 
+  private lastRecountMs = 0
+
   private monitorRound (): void {
     const safeMode = this.safeModeRef as SafeMode
     try {
+      // wants only rise between recounts; let go of what pins and names no longer need now and then
+      const now = this.state.clock()
+      if (this.state.wantsStale && now - this.lastRecountMs >= WANT_RECOUNT_MS) {
+        recomputeWants(this.state)
+        this.lastRecountMs = now
+        this.monitor.rescan()
+      }
       const scanned = this.monitor.tick(!safeMode.active)
       if (scanned && safeMode.update(this.monitor.counts, this.state.clock())) {
         this.log.info(`leaving safe mode: ${safeMode.status().reason}`)

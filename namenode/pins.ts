@@ -14,15 +14,22 @@ export function loadPins (state: NamenodeState): void {
   recomputeWants(state)
 }
 
+/** What the cluster holds of a DAG that is complete (checked by `verifyDag`). */
+export interface VerifiedDag {
+  blocks: Map<string, CID>
+  bytes: number
+  /** The fewest good copies any block has right now. */
+  minReplicas: number
+}
+
 /**
- * Pins a DAG, after checking the cluster really holds it: every block below
- * the root must be indexed and on at least one live datanode. Only then is
- * the pin committed (durably) and acknowledged.
+ * Checks the cluster really holds a DAG: every block below the root indexed
+ * and on at least one live datanode. Throws IncompleteDagError otherwise.
  */
-export function addPin (state: NamenodeState, params: PinParams): PinResult {
-  const reach = state.dag.reach(params.root)
+export function verifyDag (state: NamenodeState, root: CID): VerifiedDag {
+  const reach = state.dag.reach(root)
   if (reach.unindexed.length > 0) {
-    throw new IncompleteDagError(`${reach.unindexed.length} node(s) of ${params.root} were never indexed (e.g. ${reach.unindexed[0]?.toString()})`, {
+    throw new IncompleteDagError(`${reach.unindexed.length} node(s) of ${root} were never indexed (e.g. ${reach.unindexed[0]?.toString()})`, {
       hint: 'the put did not finish; put the content again'
     })
   }
@@ -36,32 +43,44 @@ export function addPin (state: NamenodeState, params: PinParams): PinResult {
     bytes += info?.size ?? 0
   }
   if (missing.length > 0) {
-    throw new IncompleteDagError(`${missing.length} of ${reach.blocks.size} blocks of ${params.root} are on no live datanode (e.g. ${missing[0]?.toString()})`, {
+    throw new IncompleteDagError(`${missing.length} of ${reach.blocks.size} blocks of ${root} are on no live datanode (e.g. ${missing[0]?.toString()})`, {
       hint: 'put the content again; if datanodes are down, start them first'
     })
   }
+  return { blocks: reach.blocks, bytes, minReplicas: reach.blocks.size === 0 ? 0 : minReplicas }
+}
+
+/** Makes every block of a DAG want at least `replication` copies (wants only go up here). */
+export function raiseWants (state: NamenodeState, blocks: Iterable<CID>, replication: number): void {
+  for (const cid of blocks) {
+    const mh = cid.multihash.bytes
+    const want = state.blocks.get(mh)?.want ?? 0
+    if (want < replication) state.blocks.setWant(mh, replication)
+  }
+}
+
+/**
+ * Pins a DAG, after checking the cluster really holds it. Only then is the
+ * pin committed (durably) and acknowledged.
+ */
+export function addPin (state: NamenodeState, params: PinParams): PinResult {
+  const dag = verifyDag(state, params.root)
   const key = pinKey(params.root)
   const previous = state.pins.get(key)
   const pin: PinInfo = {
     root: params.root,
     replication: params.replication,
     createdMs: previous?.createdMs ?? state.clock(),
-    blocks: reach.blocks.size,
-    bytes
+    blocks: dag.blocks.size,
+    bytes: dag.bytes
   }
   const label = params.label ?? previous?.label
   if (label !== undefined) pin.label = label
   state.store.putPin(pin)
   state.pins.set(key, pin)
-  if (previous !== undefined && previous.replication > params.replication) {
-    recomputeWants(state)
-  } else {
-    for (const cid of reach.blocks.values()) {
-      const mh = cid.multihash.bytes
-      state.blocks.setWant(mh, Math.max(state.blocks.get(mh)?.want ?? 0, params.replication))
-    }
-  }
-  return { ...pin, minReplicas: reach.blocks.size === 0 ? 0 : minReplicas, liveDatanodes: state.registry.live().length }
+  raiseWants(state, dag.blocks.values(), params.replication)
+  if (previous !== undefined && previous.replication > params.replication) state.wantsStale = true
+  return { ...pin, minReplicas: dag.minReplicas, liveDatanodes: state.registry.live().length }
 }
 
 export function removePin (state: NamenodeState, root: CID): PinInfo {
@@ -72,19 +91,23 @@ export function removePin (state: NamenodeState, root: CID): PinInfo {
   }
   state.store.deletePin(pin.root)
   state.pins.delete(key)
-  // a block may be under several pins; the simplest correct answer is to recount
-  recomputeWants(state)
+  // a block may be under several pins or names: recount (later, or before gc)
+  state.wantsStale = true
   return pin
 }
 
+/**
+ * Counts again, from scratch, how many copies every block wants: the
+ * highest replication of the pins and names (with their history) reaching
+ * it. Wants only ever rise between recounts, so a stale count keeps too
+ * much, never too little.
+ */
 export function recomputeWants (state: NamenodeState): void {
   state.blocks.clearWants()
-  for (const pin of state.pins.values()) {
-    for (const cid of state.dag.reach(pin.root).blocks.values()) {
-      const mh = cid.multihash.bytes
-      state.blocks.setWant(mh, Math.max(state.blocks.get(mh)?.want ?? 0, pin.replication))
-    }
-  }
+  const roots = [...state.pins.values()].map((p) => ({ root: p.root, replication: p.replication }))
+  roots.push(...state.nameRoots())
+  for (const { root, replication } of roots) raiseWants(state, state.dag.reach(root).blocks.values(), replication)
+  state.wantsStale = false
 }
 
 /** What the namenode knows of the DAG below `cid` and its copies. */

@@ -23,6 +23,10 @@ export interface NamenodeState {
   pins: Map<string, PinInfo>
   clock: () => number
   log: Logger
+  /** Roots that names point to now or did lately (their history), with the names' replication. */
+  nameRoots: () => Iterable<{ root: CID, replication: number }>
+  /** Some wants may be higher than needed (a pin or name let go); recount before relying on them. */
+  wantsStale: boolean
 }
 
 /** Where a block's copies are, sorted by whether they count. */

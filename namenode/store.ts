@@ -20,6 +20,19 @@ export interface KnownDatanode {
 
 export type AdminState = 'normal' | 'decommissioning' | 'decommissioned'
 
+/** A name's newest record as persisted. */
+export interface StoredName {
+  /** The name's multihash bytes. */
+  key: Uint8Array
+  /** k51... */
+  name: string
+  record: Uint8Array
+  sequence: bigint
+  value: string
+  replication: number
+  updatedMs: number
+}
+
 /**
  * The namenode's durable metadata in SQLite (node:sqlite, no native addon).
  * WAL with synchronous=FULL: a commit is on disk before the call returns, so
@@ -62,6 +75,13 @@ export class MetadataStore {
         ON CONFLICT(id) DO UPDATE SET addrs = excluded.addrs, data = excluded.data, rack = excluded.rack, admin = excluded.admin`),
       allDatanodes: this.db.prepare('SELECT id, addrs, data, rack, registered_ms, admin FROM datanodes'),
       deleteDatanode: this.db.prepare('DELETE FROM datanodes WHERE id = ?'),
+      putName: this.db.prepare(`INSERT INTO names (key, name, record, sequence, value, replication, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT(key) DO UPDATE SET record = excluded.record, sequence = excluded.sequence, value = excluded.value,
+        replication = excluded.replication, updated_ms = excluded.updated_ms`),
+      allNames: this.db.prepare('SELECT key, name, record, sequence, value, replication, updated_ms FROM names'),
+      putHistory: this.db.prepare('INSERT OR REPLACE INTO name_history (key, sequence, value, published_ms) VALUES (?, ?, ?, ?)'),
+      allHistory: this.db.prepare('SELECT key, sequence, value, published_ms FROM name_history ORDER BY key, CAST(sequence AS INTEGER)'),
+      trimHistory: this.db.prepare('DELETE FROM name_history WHERE key = ? AND CAST(sequence AS INTEGER) < CAST(? AS INTEGER)'),
       deleteDag: this.db.prepare('DELETE FROM dag WHERE key = ?')
     }
   }
@@ -119,6 +139,25 @@ export class MetadataStore {
     }
   }
 
+  /** Stores a name's newest record and its history entry in one durable transaction. */
+  putName (entry: StoredName, keepFromSequence: bigint | undefined): void {
+    this.transaction(() => {
+      this.statements.putName?.run(entry.key, entry.name, entry.record, entry.sequence.toString(), entry.value, entry.replication, entry.updatedMs)
+      this.statements.putHistory?.run(entry.key, entry.sequence.toString(), entry.value, entry.updatedMs)
+      if (keepFromSequence !== undefined) this.statements.trimHistory?.run(entry.key, keepFromSequence.toString())
+    })
+  }
+
+  names (): StoredName[] {
+    const rows = this.statements.allNames?.all() as Array<{ key: Uint8Array, name: string, record: Uint8Array, sequence: string, value: string, replication: number, updated_ms: number }>
+    return rows.map((r) => ({ key: r.key, name: r.name, record: r.record, sequence: BigInt(r.sequence), value: r.value, replication: r.replication, updatedMs: r.updated_ms }))
+  }
+
+  history (): Array<{ key: Uint8Array, sequence: bigint, value: string, publishedMs: number }> {
+    const rows = this.statements.allHistory?.all() as Array<{ key: Uint8Array, sequence: string, value: string, published_ms: number }>
+    return rows.map((r) => ({ key: r.key, sequence: BigInt(r.sequence), value: r.value, publishedMs: r.published_ms }))
+  }
+
   putDatanode (dn: KnownDatanode): void {
     this.statements.putDatanode?.run(dn.id, JSON.stringify(dn.addrs), dn.data === undefined ? null : JSON.stringify(dn.data), dn.rack ?? null, dn.registeredMs, dn.admin)
   }
@@ -164,6 +203,12 @@ export class MetadataStore {
       CREATE TABLE IF NOT EXISTS dag (key BLOB PRIMARY KEY, links BLOB NOT NULL) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS datanodes (
         id TEXT PRIMARY KEY, addrs TEXT NOT NULL, data TEXT, rack TEXT, registered_ms INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS names (
+        key BLOB PRIMARY KEY, name TEXT NOT NULL, record BLOB NOT NULL, sequence TEXT NOT NULL,
+        value TEXT NOT NULL, replication INTEGER NOT NULL, updated_ms INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS name_history (
+        key BLOB NOT NULL, sequence TEXT NOT NULL, value TEXT NOT NULL, published_ms INTEGER NOT NULL,
+        PRIMARY KEY (key, sequence));
     `)
     const version = (this.db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version
     if (version > SCHEMA_VERSION) {
@@ -171,7 +216,9 @@ export class MetadataStore {
     }
     // each step upgrades one version, in a transaction; a fresh file starts from the v1 tables above
     const steps: Record<number, string> = {
-      1: "ALTER TABLE datanodes ADD COLUMN admin TEXT NOT NULL DEFAULT 'normal'"
+      1: "ALTER TABLE datanodes ADD COLUMN admin TEXT NOT NULL DEFAULT 'normal'",
+      // names and name_history are created above for every version
+      2: 'SELECT 1'
     }
     for (let v = Math.max(version, 1); v < SCHEMA_VERSION; v++) {
       this.transaction(() => { this.db.exec(steps[v] as string) })
@@ -181,7 +228,7 @@ export class MetadataStore {
 }
 
 /** Version of the tables below; `migrate` upgrades older files step by step. */
-const SCHEMA_VERSION = 2
+const SCHEMA_VERSION = 3
 
 /** Links as their CIDs' bytes, each prefixed by a varint length: compact and codec-free. */
 function encodeLinks (links: CID[]): Uint8Array {

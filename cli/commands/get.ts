@@ -1,7 +1,7 @@
 import path from 'node:path'
 import type { Command } from 'commander'
 import { formatBytes } from '../../core/index.ts'
-import { contentPath } from '../support/args.ts'
+import { expandKeyNames, keystoreOf, precheckPath } from '../support/paths.ts'
 import { withClient } from '../support/client.ts'
 import { plural, printJson } from '../support/output.ts'
 import { Progress } from '../support/progress.ts'
@@ -15,7 +15,7 @@ interface GetFlags {
 export function registerGet (program: Command): void {
   program.command('get')
     .description('download a file or directory tree from the cluster to local disk')
-    .argument('<cid[/path]>', 'what to fetch: <cid>, <cid>/path or /ipfs/<cid>/path')
+    .argument('<cid[/path]>', 'what to fetch: <cid>, <cid>/path, /ipfs/<cid>/path or /ipns/<name>/path')
     .option('-o, --output <path>', 'where to write it (default: the last path segment, or the CID)')
     .option('-q, --quiet', 'no progress, no summary')
     .option('--json', 'print the result as JSON')
@@ -24,8 +24,9 @@ Examples:
   cairn get bafybeig.../photos -o photos
   cairn get /ipfs/bafkrei... -o notes.txt`)
     .action(async (target: string, flags: GetFlags, command: Command) => {
-      const where = contentPath(target)
-      await withClient(command.optsWithGlobals(), async ({ client, signal }) => {
+      precheckPath(target)
+      await withClient(command.optsWithGlobals(), async ({ client, settings, signal }) => {
+        const where = await client.resolve(await expandKeyNames(target, keystoreOf(settings)), signal)
         const out = flags.output ?? where.segments.at(-1) ?? where.root.toString()
         const quiet = flags.quiet === true || flags.json === true
         let total: number | undefined

@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { formatBytes } from '../../core/index.ts'
 import type { ListedEntry } from '../../core/index.ts'
-import { contentPath } from '../support/args.ts'
+import { expandKeyNames, keystoreOf, precheckPath } from '../support/paths.ts'
 import { withClient } from '../support/client.ts'
 import { formatTable, printJson } from '../support/output.ts'
 
@@ -14,7 +14,7 @@ interface LsFlags {
 export function registerLs (program: Command): void {
   program.command('ls')
     .description('list a directory: CID, size and name of each entry (directories end in /)')
-    .argument('<cid[/path]>', 'the directory: <cid>, <cid>/path or /ipfs/<cid>/path')
+    .argument('<cid[/path]>', 'the directory: <cid>, <cid>/path, /ipfs/<cid>/path or /ipns/<name>/path')
     .option('-H, --human', 'sizes in KiB, MiB, ... instead of bytes')
     .option('--no-resolve', 'do not fetch each entry to tell its type and file size (faster on huge directories)')
     .option('--json', 'print entries as JSON')
@@ -23,8 +23,9 @@ Examples:
   cairn ls bafybei...
   cairn ls /ipfs/bafybei.../photos -H`)
     .action(async (target: string, flags: LsFlags, command: Command) => {
-      const where = contentPath(target)
-      await withClient(command.optsWithGlobals(), async ({ client, signal }) => {
+      precheckPath(target)
+      await withClient(command.optsWithGlobals(), async ({ client, settings, signal }) => {
+        const where = await client.resolve(await expandKeyNames(target, keystoreOf(settings)), signal)
         const entries = await client.ls(where, { signal, resolveTypes: flags.resolve !== false })
         if (flags.json === true) {
           printJson(entries)

@@ -19,6 +19,7 @@ interface NamenodeFlags {
   safemodeThreshold?: number
   safemodeExtension?: number
   gcGrace?: number
+  nameHistory?: number
 }
 
 const ms = countArg(1, 24 * 3_600_000)
@@ -37,6 +38,7 @@ export function registerNamenode (program: Command): void {
     .option('--safemode-threshold <fraction>', 'share of pinned blocks that must be reported before leaving safe mode (default 0.999)', fractionArg)
     .option('--safemode-extension <ms>', 'wait after the threshold before leaving safe mode (default 5000)', countArg(0, 3_600_000))
     .option('--gc-grace <ms>', 'gc keeps unpinned blocks first seen this recently (default 600000, 10 min)', countArg(0, 30 * 86_400_000))
+    .option('--name-history <n>', 'values kept (and kept pinned) per name (default 100)', countArg(1, 1_000_000))
     .addHelpText('after', `
 Example:
   cairn namenode --data /srv/cairn/nn --listen /ip4/0.0.0.0/tcp/4740`)
@@ -62,6 +64,7 @@ Example:
           ...(flags.safemodeExtension === undefined ? {} : { extensionMs: flags.safemodeExtension })
         },
         ...(flags.gcGrace === undefined ? {} : { gcGraceMs: flags.gcGrace }),
+        ...(flags.nameHistory === undefined ? {} : { nameHistory: flags.nameHistory }),
         log
       })
       await namenode.start()

@@ -1,17 +1,18 @@
 import type { Command } from 'commander'
 import { formatBytes } from '../../core/index.ts'
-import { contentPath } from '../support/args.ts'
+import { expandKeyNames, keystoreOf, precheckPath } from '../support/paths.ts'
 import { withClient } from '../support/client.ts'
 import { formatTable, plural, printJson } from '../support/output.ts'
 
 export function registerStat (program: Command): void {
   program.command('stat')
     .description('describe an entry: type, size, and what the cluster holds of it (pin, blocks, copies)')
-    .argument('<cid[/path]>', '<cid>, <cid>/path or /ipfs/<cid>/path')
+    .argument('<cid[/path]>', '<cid>, <cid>/path, /ipfs/<cid>/path or /ipns/<name>/path')
     .option('--json', 'print as JSON')
     .action(async (target: string, flags: { json?: boolean }, command: Command) => {
-      const where = contentPath(target)
-      await withClient(command.optsWithGlobals(), async ({ client, signal }) => {
+      precheckPath(target)
+      await withClient(command.optsWithGlobals(), async ({ client, settings, signal }) => {
+        const where = await client.resolve(await expandKeyNames(target, keystoreOf(settings)), signal)
         const info = await client.stat(where, signal)
         if (flags.json === true) {
           printJson(info)

@@ -1,5 +1,5 @@
 import {
-  AbortedError, BlockCorruptError, BlockNotFoundError, BlockTooLargeError, CairnError, ClusterKeyError, ConfigError,
+  AbortedError, AlreadyExistsError, ConflictError, DirectoryNotEmptyError, InvalidRecordError, KeyError, BlockCorruptError, BlockNotFoundError, BlockTooLargeError, CairnError, ClusterKeyError, ConfigError,
   DataDirLockedError, DatanodeUnreachableError, DiskFullError, IncompleteDagError, InvalidArgumentError,
   InvalidCidError, InvalidPathError, LocalFileError, NamenodeUnreachableError, NoClusterError, NoDatanodesError,
   NotADirectoryError, NotAFileError, NotFoundError, PinNotFoundError, ProtocolError, SafeModeError, TimeoutError,
@@ -15,6 +15,8 @@ export const EXIT = {
   unavailable: 4,
   integrity: 5,
   noSpace: 6,
+  /** A compare-and-swap lost: someone else changed the name first. */
+  conflict: 7,
   interrupted: 130
 } as const
 
@@ -43,6 +45,11 @@ const TABLE: Array<[typeof CairnError, number]> = [
   [ProtocolError, EXIT.integrity],
   [BlockTooLargeError, EXIT.integrity],
   [DiskFullError, EXIT.noSpace],
+  [ConflictError, EXIT.conflict],
+  [InvalidRecordError, EXIT.integrity],
+  [KeyError, EXIT.usage],
+  [AlreadyExistsError, EXIT.usage],
+  [DirectoryNotEmptyError, EXIT.usage],
   [AbortedError, EXIT.interrupted]
 ]
 

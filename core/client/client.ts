@@ -1,4 +1,4 @@
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import type { ImportCandidateStream } from 'ipfs-unixfs-importer'
 import type { CID } from 'multiformats/cid'
 import type { ContentPath } from '../content/cid.ts'
@@ -15,6 +15,8 @@ import type { GetOptions, GetResult } from './get.ts'
 import { ls } from './ls.ts'
 import type { ListedEntry, LsOptions } from './ls.ts'
 import { NamenodeClient } from './namenode-client.ts'
+import { publish, resolvePath } from './names.ts'
+import type { PublishOptions, Published } from './names.ts'
 import { put } from './put.ts'
 import type { PutOptions, PutResult } from './put.ts'
 import { stat } from './stat.ts'
@@ -92,6 +94,20 @@ export class CairnClient {
 
   async stat (path: ContentPath, signal?: AbortSignal): Promise<StatInfo> {
     return await stat(this.ctx, path, signal)
+  }
+
+  /** Any path a user gives (CID, /ipfs/, /ipns/ with names pointing to names, @sequence) as a CID and segments. */
+  async resolve (text: string, signal?: AbortSignal): Promise<ContentPath> {
+    return await resolvePath(this.ctx, text, signal)
+  }
+
+  /** Signs and stores a record pointing `key`'s name at `options.value`. */
+  async publish (key: PrivateKey, options: PublishOptions): Promise<Published> {
+    return await publish(this.ctx, key, options)
+  }
+
+  get context (): ClientContext {
+    return this.ctx
   }
 
   async pins (signal?: AbortSignal): Promise<PinInfo[]> {

@@ -6,8 +6,8 @@ import { parseMultiaddr } from '../net/libp2p.ts'
 import { streamChannel } from '../protocol/channel.ts'
 import { RpcPeer } from '../protocol/rpc.ts'
 import type {
-  AllocateParams, AllocateResult, ClusterReport, DagPutParams, LocateResult, PinParams, PinResult, PinsResult,
-  StatResult
+  AllocateParams, AllocateResult, ClusterReport, DagPutParams, LocateResult, NameHistoryEntry, NamePutParams, NameRecord,
+  PinParams, PinResult, PinsResult, StatResult
 } from '../protocol/messages.ts'
 
 export interface NamenodeClientInit {
@@ -59,6 +59,22 @@ export class NamenodeClient {
 
   async dagPut (nodes: DagPutParams['nodes'], signal?: AbortSignal, lease?: string): Promise<void> {
     await this.peer.request('nn.dagPut', lease === undefined ? { nodes } : { nodes, lease }, opts(signal))
+  }
+
+  async namePut (params: NamePutParams, signal?: AbortSignal): Promise<NameRecord> {
+    return await this.peer.request('nn.namePut', params, opts(signal))
+  }
+
+  async nameGet (name: string, signal?: AbortSignal): Promise<NameRecord> {
+    return await this.peer.request('nn.nameGet', { name }, opts(signal))
+  }
+
+  async nameHistory (name: string, limit: number, signal?: AbortSignal): Promise<NameHistoryEntry[]> {
+    return (await this.peer.request<{ entries: NameHistoryEntry[] }>('nn.nameHistory', { name, limit }, opts(signal))).entries
+  }
+
+  async names (signal?: AbortSignal): Promise<NameRecord[]> {
+    return (await this.peer.request<{ names: NameRecord[] }>('nn.names', {}, opts(signal))).names
   }
 
   /** Any namenode method, for operator commands. */

@@ -334,3 +334,32 @@ export interface BadReplicaParams {
   cid: CID
   datanode: string
 }
+
+// ---- names (IPNS records) ----
+
+export interface NamePutParams {
+  /** k51... */
+  name: string
+  /** The marshalled IPNS record. */
+  record: Uint8Array
+  /** Compare-and-swap: the value the writer read (`''` for a name without a record). */
+  expect?: string
+  replication?: number
+  /** The lease the writer stored the new blocks under, released once the name points to them. */
+  lease?: string
+}
+
+export interface NameRecord {
+  name: string
+  record: Uint8Array
+  value: string
+  sequence: bigint
+  replication: number
+  updatedMs: number
+}
+
+export interface NameHistoryEntry {
+  sequence: bigint
+  value: string
+  publishedMs: number
+}

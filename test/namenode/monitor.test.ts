@@ -38,7 +38,9 @@ beforeEach(async () => {
     dag: new DagIndex(),
     pins: new Map(),
     clock,
-    log: silentLogger
+    log: silentLogger,
+    nameRoots: () => [],
+    wantsStale: false
   }
   monitor = new ReplicationMonitor(state, { maxTransfersPerDatanode: 2, pendingTimeoutMs: 60_000 })
 })

@@ -1,0 +1,351 @@
+import { randomUUID } from 'node:crypto'
+import { unixfs } from '@helia/unixfs'
+import type { UnixFS } from '@helia/unixfs'
+import type { PrivateKey } from '@libp2p/interface'
+import type { ImportCandidateStream } from 'ipfs-unixfs-importer'
+import { exporter } from 'ipfs-unixfs-exporter'
+import type { UnixFSEntry } from 'ipfs-unixfs-exporter'
+import type { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { DEFAULT_REPLICATION } from '../constants.ts'
+import {
+  AlreadyExistsError, CairnError, ConflictError, DirectoryNotEmptyError, InvalidPathError, NotADirectoryError,
+  NotAFileError, NotFoundError
+} from '../errors.ts'
+import { blockKey } from '../content/cid.ts'
+import { importDag } from '../content/import.ts'
+import { DEFAULT_PROFILE } from '../content/profiles.ts'
+import type { ProfileName } from '../content/profiles.ts'
+import { blockLinks } from '../content/links.ts'
+import { nameOfKey } from '../naming/names.ts'
+import type { Name } from '../naming/names.ts'
+import { BlockWriter } from './block-writer.ts'
+import type { ClientContext } from './context.ts'
+import { currentRecord, publish, resolvePath } from './names.ts'
+import type { Published } from './names.ts'
+
+export interface NameTreeInit {
+  key: PrivateKey
+  /** Copies of new content. Default: the name's replication, else DEFAULT_REPLICATION. */
+  replication?: number
+  /** CID profile for new files and directories. Default DEFAULT_PROFILE. */
+  profile?: ProfileName
+  /** Attempts at a change when other writers keep winning. Default 8. */
+  maxAttempts?: number
+  signal?: AbortSignal
+}
+
+export interface TreeEntry {
+  name: string
+  cid: CID
+  kind: 'file' | 'directory' | 'symlink' | 'other'
+  size: number
+}
+
+/**
+ * Edits the tree a name points to, like Kubo's MFS (`ipfs files`), but on
+ * the cluster and safe with several writers. Each change rebuilds only the
+ * directories on the path from the change to the root, stores the new
+ * blocks at the name's replication, and publishes the new root with
+ * compare-and-swap. When another writer got there first the change is
+ * applied again on top of theirs, so no update is lost; a change that no
+ * longer makes sense (the file it removes is gone) fails instead.
+ */
+export class NameTree {
+  readonly name: Name
+  private readonly ctx: ClientContext
+  private readonly init: NameTreeInit
+
+  constructor (ctx: ClientContext, init: NameTreeInit) {
+    this.ctx = ctx
+    this.init = init
+    this.name = nameOfKey(init.key.publicKey)
+  }
+
+  /** The tree's root now, or undefined when the name has no record yet (an empty tree). */
+  async root (): Promise<CID | undefined> {
+    const record = await currentRecord(this.ctx, this.name, this.init.signal)
+    if (record === undefined) return undefined
+    const path = await resolvePath(this.ctx, record.value, this.init.signal)
+    return await this.descend(path.root, path.segments)
+  }
+
+  async ls (path: string): Promise<TreeEntry[]> {
+    const root = await this.root()
+    if (root === undefined) return []
+    const entry = await this.entryAt(root, segmentsOf(path), new Overlay(this.ctx))
+    if (entry === undefined) throw new NotFoundError(`${this.name.text}:${path} does not exist`)
+    if (entry.type !== 'directory') return [{ name: entry.name, cid: entry.cid, kind: kindOf(entry), size: Number(entry.type === 'file' ? entry.unixfs.fileSize() : 0) }]
+    const out: TreeEntry[] = []
+    for await (const child of entry.entries()) out.push({ name: child.name, cid: child.cid, kind: 'other', size: Number(child.size) })
+    return out
+  }
+
+  /** Writes a file (its bytes are stored once; only the link is redone on a retry). */
+  async write (path: string, content: ImportCandidateStream, options: { parents?: boolean } = {}): Promise<Published> {
+    const segments = segmentsOf(path)
+    const name = segments.at(-1)
+    if (name === undefined) throw new InvalidPathError('cannot write to the root of a name', { hint: 'give a file path such as self:/notes.txt' })
+    const lease = randomUUID()
+    const file = await this.store(content, lease)
+    return await this.change(lease, async (root, fs, overlay) => {
+      return await this.inDirectory(root, segments.slice(0, -1), fs, overlay, options.parents === true, async (dir) => {
+        const existing = await this.entryAt(dir, [name], overlay)
+        if (existing?.type === 'directory') throw new NotAFileError(`${path} is a directory`)
+        return await fs.cp(file, dir, name, { force: true, ...this.shardOptions(root) })
+      })
+    })
+  }
+
+  async mkdir (path: string, options: { parents?: boolean } = {}): Promise<Published> {
+    const segments = segmentsOf(path)
+    const name = segments.at(-1)
+    if (name === undefined) throw new AlreadyExistsError('the root always exists')
+    return await this.change(randomUUID(), async (root, fs, overlay) => {
+      return await this.inDirectory(root, segments.slice(0, -1), fs, overlay, options.parents === true, async (dir) => {
+        const existing = await this.entryAt(dir, [name], overlay)
+        if (existing !== undefined) {
+          if (options.parents === true && existing.type === 'directory') return dir
+          throw new AlreadyExistsError(`${path} already exists`)
+        }
+        return await fs.cp(await fs.addDirectory({}, this.dirOptions(root)), dir, name, this.shardOptions(root))
+      })
+    })
+  }
+
+  async rm (path: string, options: { recursive?: boolean } = {}): Promise<Published> {
+    const segments = segmentsOf(path)
+    const name = segments.at(-1)
+    if (name === undefined) throw new InvalidPathError('cannot remove the root of a name')
+    return await this.change(randomUUID(), async (root, fs, overlay) => {
+      return await this.inDirectory(root, segments.slice(0, -1), fs, overlay, false, async (dir) => {
+        const existing = await this.entryAt(dir, [name], overlay)
+        if (existing === undefined) throw new NotFoundError(`${path} does not exist`)
+        if (existing.type === 'directory' && options.recursive !== true && await hasEntries(existing)) {
+          throw new DirectoryNotEmptyError(`${path} is a directory with entries`, { hint: 'remove it with --recursive' })
+        }
+        return await fs.rm(dir, name, this.shardOptions(root))
+      })
+    })
+  }
+
+  /** Moves or renames; into a directory when `to` is one. */
+  async mv (from: string, to: string): Promise<Published> {
+    return await this.change(randomUUID(), async (root, fs, overlay) => {
+      const source = await this.entryAt(root, segmentsOf(from), overlay)
+      if (source === undefined) throw new NotFoundError(`${from} does not exist`)
+      const fromSegments = segmentsOf(from)
+      const removed = await this.inDirectory(root, fromSegments.slice(0, -1), fs, overlay, false, async (dir) => await fs.rm(dir, fromSegments.at(-1) as string, this.shardOptions(root)))
+      return await this.link(removed, segmentsOf(to), source.cid, fs, overlay, fromSegments.at(-1) as string)
+    })
+  }
+
+  /** Copies anything in the cluster (`/ipfs/...`, `/ipns/...`, a CID) into the tree. */
+  async cp (source: string, to: string): Promise<Published> {
+    const path = await resolvePath(this.ctx, source, this.init.signal)
+    const cid = await this.descend(path.root, path.segments)
+    const fallbackName = path.segments.at(-1) ?? cid.toString()
+    return await this.change(randomUUID(), async (root, fs, overlay) => await this.link(root, segmentsOf(to), cid, fs, overlay, fallbackName))
+  }
+
+  /** Puts `cid` at `target`, or inside it (as `fallbackName`) when `target` is a directory. */
+  private async link (root: CID, target: string[], cid: CID, fs: UnixFS, overlay: Overlay, fallbackName: string): Promise<CID> {
+    const existing = target.length === 0 ? undefined : await this.entryAt(root, target, overlay)
+    const into = target.length === 0 || existing?.type === 'directory'
+    const dirSegments = into ? target : target.slice(0, -1)
+    const name = into ? fallbackName : target.at(-1) as string
+    return await this.inDirectory(root, dirSegments, fs, overlay, false, async (dir) => await fs.cp(cid, dir, name, { force: true, ...this.shardOptions(root) }))
+  }
+
+  /**
+   * The read, edit, store, publish loop. `edit` gets the current root (an
+   * empty directory for a new name) and returns the new one.
+   */
+  private async change (lease: string, edit: (root: CID, fs: UnixFS, overlay: Overlay) => Promise<CID>): Promise<Published> {
+    const attempts = this.init.maxAttempts ?? 8
+    for (let attempt = 1; ; attempt++) {
+      this.init.signal?.throwIfAborted()
+      const record = await currentRecord(this.ctx, this.name, this.init.signal)
+      const overlay = new Overlay(this.ctx)
+      const fs = unixfs({ blockstore: overlay })
+      // the base comes from the very record the publish will expect
+      let base: CID
+      if (record === undefined) {
+        base = await fs.addDirectory({}, this.dirOptions(undefined))
+      } else {
+        const at = await resolvePath(this.ctx, record.value, this.init.signal)
+        base = await this.descend(at.root, at.segments)
+      }
+      const root = await edit(base, fs, overlay)
+      await this.persist(root, overlay, lease)
+      try {
+        return await publish(this.ctx, this.init.key, {
+          value: `/ipfs/${root.toString()}`,
+          expect: record?.value ?? '',
+          lease,
+          ...(this.init.replication === undefined ? {} : { replication: this.init.replication }),
+          ...(this.init.signal === undefined ? {} : { signal: this.init.signal })
+        })
+      } catch (err) {
+        if (!(err instanceof ConflictError) || attempt >= attempts) throw err
+        // someone else published first: redo the change on top of theirs, after a moment
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt))
+      }
+    }
+  }
+
+  /** Stores file content at the name's replication; returns its root. */
+  private async store (content: ImportCandidateStream, lease: string): Promise<CID> {
+    const writer = this.writer(lease)
+    const summary = await importDag(content, writer, { profile: this.init.profile ?? DEFAULT_PROFILE, ...(this.init.signal === undefined ? {} : { signal: this.init.signal }) })
+    await writer.flush()
+    await this.index(summary.dagNodes, lease)
+    return summary.root
+  }
+
+  /** Stores the new directory blocks an edit made (those the new root reaches). */
+  private async persist (root: CID, overlay: Overlay, lease: string): Promise<void> {
+    const fresh = overlay.reachableNew(root)
+    if (fresh.length === 0) return
+    const writer = this.writer(lease)
+    for (const { cid, bytes } of fresh) await writer.put(cid, bytes)
+    await writer.flush()
+    await this.index(fresh.filter((b) => b.cid.code !== raw.code).map(({ cid, bytes }) => blockLinks(cid, bytes).length > 0 ? { cid, bytes } : { cid }), lease)
+  }
+
+  private async index (nodes: Array<{ cid: CID, bytes?: Uint8Array }>, lease: string): Promise<void> {
+    for (let i = 0; i < nodes.length; i += 512) await this.ctx.namenode.dagPut(nodes.slice(i, i + 512), this.init.signal, lease)
+  }
+
+  private writer (lease: string): BlockWriter {
+    return new BlockWriter({
+      namenode: this.ctx.namenode,
+      pool: this.ctx.pool,
+      replication: this.init.replication ?? DEFAULT_REPLICATION,
+      lease,
+      ...(this.init.signal === undefined ? {} : { signal: this.init.signal })
+    })
+  }
+
+  /** Applies `fn` to the directory at `segments` and relinks every parent up to `root`. */
+  private async inDirectory (root: CID, segments: string[], fs: UnixFS, overlay: Overlay, parents: boolean, fn: (dir: CID) => Promise<CID>): Promise<CID> {
+    const [head, ...rest] = segments
+    if (head === undefined) return await fn(root)
+    const child = await this.entryAt(root, [head], overlay)
+    let childCid: CID
+    if (child === undefined) {
+      if (!parents) throw new NotFoundError(`directory ${head} does not exist`, { hint: 'create it first, or pass --parents' })
+      childCid = await fs.addDirectory({}, this.dirOptions(root))
+    } else if (child.type !== 'directory') {
+      throw new NotADirectoryError(`${head} is not a directory`)
+    } else {
+      childCid = child.cid
+    }
+    const updated = await this.inDirectory(childCid, rest, fs, overlay, parents, fn)
+    return await fs.cp(updated, root, head, { force: true, ...this.shardOptions(root) })
+  }
+
+  private async entryAt (root: CID, segments: string[], overlay: Overlay): Promise<UnixFSEntry | undefined> {
+    try {
+      return await exporter([root.toString(), ...segments].join('/'), overlay, this.init.signal === undefined ? {} : { signal: this.init.signal })
+    } catch (err) {
+      if (err instanceof CairnError) throw err
+      if ((err as Error).name === 'NotFoundError') return undefined
+      throw err
+    }
+  }
+
+  private async descend (root: CID, segments: string[]): Promise<CID> {
+    if (segments.length === 0) return root
+    const entry = await this.entryAt(root, segments, new Overlay(this.ctx))
+    if (entry === undefined) throw new NotFoundError(`${[root.toString(), ...segments].join('/')} does not exist`)
+    return entry.cid
+  }
+
+  /** New directories follow the tree's own CID version and sharding rules. */
+  private shardOptions (root: CID | undefined): { shardSplitStrategy: 'block-bytes' | 'links-bytes', shardSplitThresholdBytes: number } {
+    return root?.version === 0
+      ? { shardSplitStrategy: 'links-bytes', shardSplitThresholdBytes: 262_144 }
+      : { shardSplitStrategy: 'block-bytes', shardSplitThresholdBytes: 262_144 }
+  }
+
+  private dirOptions (root: CID | undefined): { cidVersion: 0 | 1 } {
+    return { cidVersion: root?.version === 0 || this.init.profile === 'unixfs-v0-2015' ? 0 : 1 }
+  }
+}
+
+/**
+ * The cluster's blocks, plus the new ones an edit makes before they are
+ * stored: @helia/unixfs reads and writes through this.
+ */
+class Overlay {
+  private readonly ctx: ClientContext
+  private readonly fresh = new Map<string, { cid: CID, bytes: Uint8Array }>()
+
+  constructor (ctx: ClientContext) {
+    this.ctx = ctx
+  }
+
+  async * get (cid: CID, options?: { signal?: AbortSignal }): AsyncGenerator<Uint8Array> {
+    const mine = this.fresh.get(blockKey(cid))
+    yield mine === undefined ? await this.ctx.reader.get(cid, options) : mine.bytes
+  }
+
+  async put (cid: CID, bytes: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<CID> {
+    const whole = bytes instanceof Uint8Array ? bytes : await collect(bytes)
+    this.fresh.set(blockKey(cid), { cid, bytes: whole })
+    return cid
+  }
+
+  async has (cid: CID): Promise<boolean> {
+    return this.fresh.has(blockKey(cid))
+  }
+
+  /** New blocks the given root reaches (an edit may leave intermediate nodes behind). */
+  reachableNew (root: CID): Array<{ cid: CID, bytes: Uint8Array }> {
+    const out: Array<{ cid: CID, bytes: Uint8Array }> = []
+    const seen = new Set<string>()
+    const stack = [root]
+    while (stack.length > 0) {
+      const cid = stack.pop() as CID
+      const key = blockKey(cid)
+      if (seen.has(key)) continue
+      seen.add(key)
+      const block = this.fresh.get(key)
+      if (block === undefined) continue
+      out.push(block)
+      stack.push(...blockLinks(cid, block.bytes))
+    }
+    return out
+  }
+}
+
+async function collect (chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = []
+  for await (const chunk of chunks) parts.push(chunk)
+  return Buffer.concat(parts)
+}
+
+async function hasEntries (entry: UnixFSEntry): Promise<boolean> {
+  if (entry.type !== 'directory') return false
+  for await (const _ of entry.entries()) return true
+  return false
+}
+
+function kindOf (entry: UnixFSEntry): TreeEntry['kind'] {
+  if (entry.type === 'directory') return 'directory'
+  if (entry.type === 'file') return entry.unixfs.type === 'symlink' ? 'symlink' : 'file'
+  if (entry.type === 'raw' || entry.type === 'identity') return 'file'
+  return 'other'
+}
+
+/** `/a/b/c` as segments, refusing what cannot be a name in a directory. */
+export function segmentsOf (path: string): string[] {
+  const segments = path.split('/').filter((s) => s !== '')
+  for (const s of segments) {
+    if (s === '.' || s === '..' || s.includes('\0')) {
+      throw new InvalidPathError(`"${s}" cannot be a name in a tree`, { hint: 'give a plain path from the root, such as /docs/notes.txt' })
+    }
+  }
+  return segments
+}

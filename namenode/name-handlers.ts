@@ -1,0 +1,33 @@
+import { InvalidArgumentError, asInteger, asObject, asOptionalString, asString, parseName, MAX_REPLICATION } from '../core/index.ts'
+import type { Handlers, NameHistoryEntry, NameRecord } from '../core/index.ts'
+import type { Leases } from './leases.ts'
+import type { NameRegistry } from './names.ts'
+import type { ReplicationMonitor } from './replication.ts'
+
+/** The naming protocol: publish (with compare-and-swap), resolve, history. */
+export function nameHandlers (names: NameRegistry, monitor: ReplicationMonitor, leases: Leases): Handlers {
+  return {
+    'nn.namePut': async (raw: unknown): Promise<NameRecord> => {
+      const p = asObject(raw)
+      if (!(p.record instanceof Uint8Array)) throw new InvalidArgumentError('record is not bytes')
+      const expect = asOptionalString(p.expect, 'expect')
+      const replication = p.replication === undefined || p.replication === null ? undefined : asInteger(p.replication, 'replication', 1, MAX_REPLICATION)
+      const result = await names.put({
+        name: parseName(asString(p.name, 'name')),
+        record: p.record,
+        ...(expect === undefined ? {} : { expect }),
+        ...(replication === undefined ? {} : { replication })
+      })
+      const lease = asOptionalString(p.lease, 'lease')
+      if (lease !== undefined) leases.release(lease)
+      monitor.rescan()
+      return result
+    },
+    'nn.nameGet': (raw: unknown): NameRecord => names.get(asString(asObject(raw).name, 'name')),
+    'nn.nameHistory': (raw: unknown): { entries: NameHistoryEntry[] } => {
+      const p = asObject(raw)
+      return { entries: names.history(asString(p.name, 'name'), asInteger(p.limit ?? 100, 'limit', 1, 100_000)) }
+    },
+    'nn.names': (): { names: NameRecord[] } => ({ names: names.list() })
+  }
+}

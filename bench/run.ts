@@ -10,7 +10,7 @@
  *                  4096 shows 4 GiB; 0 skips it; skipped too if the disk has
  *                  less than 5x that free)
  *   BENCH_ONLY     comma-separated suite names to run (default all: cluster,
- *                  namenode-memory, repair)
+ *                  namenode-memory, repair, naming)
  *   BENCH_REPAIR_MIB  data pinned for the repair suite, MiB (default 1024)
  *
  * Everything happens in a fresh directory under os.tmpdir(), removed at the
@@ -25,8 +25,9 @@ import type { Suite } from './lib/suite.ts'
 import { clusterSuite } from './suites/cluster.ts'
 import { namenodeMemorySuite } from './suites/namenode-memory.ts'
 import { repairSuite } from './suites/repair.ts'
+import { namingSuite } from './suites/naming.ts'
 
-const SUITES: Suite[] = [clusterSuite, namenodeMemorySuite, repairSuite]
+const SUITES: Suite[] = [clusterSuite, namenodeMemorySuite, repairSuite, namingSuite]
 
 async function main (): Promise<void> {
   const options = readOptions()

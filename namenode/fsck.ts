@@ -77,7 +77,15 @@ function choosePins (state: NamenodeState, params: FsckParams): PinInfo[] {
     if (matches.length === 0) throw new NotFoundError(`no pin is labelled "${params.label}"`, { hint: 'cairn pin ls lists pins and their labels' })
     return matches
   }
-  return [...state.pins.values()]
+  // every pin, and what names keep (their values and recent history)
+  const all = [...state.pins.values()]
+  const seen = new Set(all.map((p) => p.root.toV1().toString()))
+  for (const { root, replication } of state.nameRoots()) {
+    if (seen.has(root.toV1().toString())) continue
+    seen.add(root.toV1().toString())
+    all.push({ root, replication, createdMs: 0, blocks: 0, bytes: 0, label: '(kept by a name)' })
+  }
+  return all
 }
 
 function add (counts: FsckCounts, health: string, size: number): void {

@@ -3,12 +3,13 @@ import { formatBytes, parseCid, shortId } from '../../core/index.ts'
 import type { FsckParams, FsckResult } from '../../core/index.ts'
 import { EXIT } from '../support/errors.ts'
 import { withClient } from '../support/client.ts'
+import { expandKeyNames, keystoreOf } from '../support/paths.ts'
 import { formatTable, plural, printJson } from '../support/output.ts'
 
 export function registerFsck (program: Command): void {
   program.command('fsck')
     .description('check replication health block by block: per pin and in total; exits non-zero when data is lost')
-    .argument('[cid|label]', 'a pin (its root CID or its label), or any CID in the cluster; default: every pin')
+    .argument('[target]', 'a pin (its root CID or label), a name (/ipns/<name>, k51..., or a key\'s name), or any CID in the cluster; default: every pin and name')
     .option('--problems <n>', 'list at most this many problem blocks (default 100)', (v) => Number(v))
     .option('--json', 'print as JSON')
     .addHelpText('after', `
@@ -21,12 +22,20 @@ Examples:
   cairn fsck bafybei... --json`)
     .action(async (target: string | undefined, flags: { problems?: number, json?: boolean }, command: Command) => {
       const params: FsckParams = { maxProblems: flags.problems ?? 100 }
-      if (target !== undefined) {
-        const looksLikeCid = /^(Qm|baf|bag|bah|k51)/.test(target)
-        if (looksLikeCid) params.root = parseCid(target)
-        else params.label = target
-      }
-      await withClient(command.optsWithGlobals(), async ({ client, signal }) => {
+      await withClient(command.optsWithGlobals(), async ({ client, settings, signal }) => {
+        if (target !== undefined) {
+          const keystore = keystoreOf(settings)
+          const isKey = await keystore.info(target).then(() => true, () => false)
+          if (target.startsWith('/ipns/') || target.startsWith('k51') || isKey) {
+            // a name: check what it points to now
+            const where = await client.resolve(await expandKeyNames(target.startsWith('/ipns/') ? target : `/ipns/${target}`, keystore), signal)
+            params.root = where.root
+          } else if (/^(Qm|baf|bag|bah)/.test(target) || target.startsWith('/ipfs/')) {
+            params.root = parseCid(target.replace(/^\/ipfs\//, '').split('/')[0] as string)
+          } else {
+            params.label = target
+          }
+        }
         const result = await client.namenode.call<FsckResult>('nn.fsck', params, signal)
         if (flags.json === true) printJson(result)
         else process.stdout.write(renderFsck(result))

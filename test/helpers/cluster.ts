@@ -189,7 +189,18 @@ export class TestCluster {
       }
       await new Promise((resolve) => setTimeout(resolve, 200))
     }
-    throw new Error(`timed out waiting for ${what}${last === undefined ? '' : `: ${(last as Error).message}`}`)
+    throw new Error(`timed out waiting for ${what}${last === undefined ? '' : `: ${(last as Error).message}`}\n${await this.logTail()}`)
+  }
+
+  /** The last lines each service logged: the first thing to read when a test times out. */
+  async logTail (lines = 15): Promise<string> {
+    const { readdir, readFile } = await import('node:fs/promises')
+    const out: string[] = []
+    for (const file of (await readdir(this.dir).catch(() => [] as string[])).filter((f) => f.endsWith('.log')).sort()) {
+      const text = await readFile(path.join(this.dir, file), 'utf8').catch(() => '')
+      out.push(`--- ${file}`, ...text.trimEnd().split('\n').slice(-lines))
+    }
+    return out.join('\n')
   }
 
   async stop (): Promise<void> {

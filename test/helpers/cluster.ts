@@ -226,6 +226,8 @@ export class TestCluster {
 async function firstLine (child: ChildProcess): Promise<string> {
   return await new Promise((resolve, reject) => {
     let text = ''
+    let errors = ''
+    child.stderr?.on('data', (d: Buffer) => { errors = (errors + d.toString()).slice(-2000) })
     const timer = setTimeout(() => { reject(new Error('the service printed no address within 20 s')) }, 20_000)
     child.stdout?.on('data', (d: Buffer) => {
       text += d.toString()
@@ -235,6 +237,6 @@ async function firstLine (child: ChildProcess): Promise<string> {
         resolve(text.slice(0, newline).trim())
       }
     })
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`the service exited with code ${code ?? '?'} before printing its address`)) })
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`the service exited with code ${code ?? '?'} before printing its address:\n${errors}`)) })
   })
 }

@@ -21,7 +21,7 @@ export function registerStat (program: Command): void {
         const c = info.cluster
         const rows = [
           ['CID', info.cid.toString()],
-          ['Type', info.kind === 'symlink' ? `symlink -> ${info.target ?? ''}` : info.kind],
+          ['Type', info.kind === 'symlink' ? `symlink -> ${info.target ?? ''}` : info.sharded === true ? 'directory (HAMT-sharded)' : info.kind],
           ['Size', `${formatBytes(info.size)} (${info.size.toLocaleString('en-US')} bytes)`],
           ['Blocks', `${plural(c.blocks, 'block')}, ${formatBytes(c.bytes)}${c.complete ? '' : ' (part of the DAG is not indexed)'}`],
           ['Pinned', c.pinned === 'direct' ? `yes, ${c.want} copies wanted` : c.pinned === 'indirect' ? `inside a pinned DAG, ${c.want} copies wanted` : 'no'],

@@ -21,6 +21,8 @@ export interface EntryInfo {
   size: number
   /** A symlink's target. */
   target?: string
+  /** A directory stored as a HAMT (sharded because it grew past the profile's threshold). */
+  sharded?: boolean
   /** POSIX mode when the UnixFS node records one. */
   mode?: number
   mtime?: Date
@@ -40,6 +42,7 @@ export function entryInfo (entry: UnixFSEntry): EntryInfo {
   const info: EntryInfo = { cid: entry.cid, name: entry.name, kind: 'object', size: 0 }
   if (entry.type === 'directory') {
     info.kind = 'directory'
+    if (entry.unixfs.type === 'hamt-sharded-directory') info.sharded = true
     info.size = entry.node.Links.reduce((n, l) => n + (l.Tsize ?? 0), entry.node.Data?.byteLength ?? 0)
   } else if (entry.type === 'file') {
     if (entry.unixfs.type === 'symlink') {

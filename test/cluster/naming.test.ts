@@ -1,9 +1,11 @@
-import { readFile, readdir, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  CairnClient, Keystore, NameTree, createRecord, parseName, readClusterKey
+  CairnClient, Keystore, NameTree, createRecord, importDag, parseName, readClusterKey
 } from '../../core/index.ts'
+import type { ImportCandidate } from 'ipfs-unixfs-importer'
+import { MemoryStore } from '../helpers/memory-store.ts'
 import { KUBO_FIXTURES } from '../helpers/fixtures.ts'
 import { TestCluster } from '../helpers/cluster.ts'
 import { pseudoRandomBuffer, sha256 } from '../helpers/data.ts'
@@ -208,6 +210,35 @@ describe('names', () => {
     expect((await run('rm', '-r', 'fs:/deep')).code).toBe(0)
     expect((await cluster.cairn(['cat', `/ipns/${name}/deep/er/b.txt`])).code).toBe(3)
   })
+
+  it('files: edits inside a HAMT-sharded directory give the root a fresh import of the same tree gives', async () => {
+    // 1,200 links of ~250 bytes pass the 256 KiB threshold, so the directory is a HAMT
+    const names = Array.from({ length: 1_200 }, (_, i) => `${'a-long-name-'.repeat(16)}${String(i).padStart(5, '0')}.txt`)
+    const dir = path.join(cluster.dir, 'big')
+    await mkdir(dir, { recursive: true })
+    for (const name of names) await writeFile(path.join(dir, name), name)
+    const root = (await cluster.cairn(['put', '-q', '-r', '2', dir])).stdout.toString().trim()
+    await cluster.cairn(['key', 'gen', 'shard'])
+    expect((await cluster.cairn(['name', 'publish', '--key', 'shard', root])).code).toBe(0)
+
+    expect((await cluster.cairn(['files', 'write', 'shard:/added.txt', '-'], { input: 'added' })).code).toBe(0)
+    expect((await cluster.cairn(['files', 'rm', `shard:/${names[7] as string}`])).code).toBe(0)
+    expect((await cluster.cairn(['files', 'mv', `shard:/${names[8] as string}`, 'shard:/moved.txt'])).code).toBe(0)
+
+    const expected: ImportCandidate[] = [{ path: 'big' }]
+    const enc = new TextEncoder()
+    for (const [i, name] of names.entries()) {
+      if (i === 7) continue
+      expected.push({ path: `big/${i === 8 ? 'moved.txt' : name}`, content: enc.encode(name) })
+    }
+    expected.push({ path: 'big/added.txt', content: enc.encode('added') })
+    const { root: want } = await importDag(expected, new MemoryStore(), { profile: 'unixfs-v1-2025' })
+    const resolved = (await cluster.cairn(['name', 'resolve', 'shard'])).stdout.toString().trim()
+    expect(resolved).toBe(`/ipfs/${want.toString()}`)
+    const name = (await keystore().info('shard')).name.text
+    expect((await cluster.cairn(['cat', `/ipns/${name}/moved.txt`])).stdout.toString()).toBe(names[8])
+    expect((await cluster.cairn(['stat', `/ipns/${name}`, '--json'])).stdout.toString()).toMatch(/"sharded":true/)
+  }, 300_000)
 
   it('names and their history survive a namenode kill -9', async () => {
     const root = await put(await pseudoRandomBuffer(500, 'survive'))

@@ -160,7 +160,7 @@ export class TestCluster {
   }
 
   /** Waits until the namenode sees `count` live datanodes. */
-  async waitForLive (count: number, timeoutMs = 30_000): Promise<void> {
+  async waitForLive (count: number, timeoutMs = 60_000): Promise<void> {
     await this.waitFor(async (client) => {
       const report = await client.report()
       const live = report.datanodes.filter((d) => d.state === 'live')
@@ -173,7 +173,7 @@ export class TestCluster {
   }
 
   /** Polls `check` with a fresh client until it returns true. */
-  async waitFor (check: (client: CairnClient) => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  async waitFor (check: (client: CairnClient) => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs
     let last: unknown
     while (Date.now() < deadline) {

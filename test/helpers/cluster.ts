@@ -87,9 +87,15 @@ export class TestCluster {
   static async start (options: ClusterOptions = {}): Promise<TestCluster> {
     const dir = await mkdtemp(path.join(tmpdir(), 'cairn-test-'))
     const cluster = new TestCluster(dir, options)
-    await cluster.startNamenode()
-    for (let i = 0; i < cluster.options.datanodes; i++) await cluster.startDatanode(i)
-    await cluster.waitForLive(cluster.options.datanodes)
+    try {
+      await cluster.startNamenode()
+      for (let i = 0; i < cluster.options.datanodes; i++) await cluster.startDatanode(i)
+      await cluster.waitForLive(cluster.options.datanodes)
+    } catch (err) {
+      // the caller never gets the cluster to stop: do it here, or its processes outlive the test
+      await cluster.stop()
+      throw err
+    }
     return cluster
   }
 
@@ -215,8 +221,11 @@ export class TestCluster {
     const child = spawn(process.execPath, [MAIN, ...args], {
       cwd: this.dir,
       env: { ...process.env, CAIRN_LOG: process.env.CAIRN_LOG ?? 'info' },
-      stdio: ['ignore', 'pipe', 'pipe']
+      // an IPC channel, as `cairn up` gives its services: when the test process dies
+      // (a timeout, a crash) the channel closes and the service stops instead of lingering
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc']
     })
+    child.channel?.unref()
     child.stderr?.pipe(log)
     const exited = new Promise<void>((resolve) => { child.on('exit', () => { resolve() }) })
     return { child, exited }

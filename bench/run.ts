@@ -26,8 +26,9 @@ import { clusterSuite } from './suites/cluster.ts'
 import { namenodeMemorySuite } from './suites/namenode-memory.ts'
 import { repairSuite } from './suites/repair.ts'
 import { namingSuite } from './suites/naming.ts'
+import { fuseSuite } from './suites/fuse.ts'
 
-const SUITES: Suite[] = [clusterSuite, namenodeMemorySuite, repairSuite, namingSuite]
+const SUITES: Suite[] = [clusterSuite, namenodeMemorySuite, repairSuite, namingSuite, fuseSuite]
 
 async function main (): Promise<void> {
   const options = readOptions()

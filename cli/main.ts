@@ -19,6 +19,7 @@ import { registerSafemode } from './commands/safemode.ts'
 import { registerKey } from './commands/key.ts'
 import { registerName } from './commands/name.ts'
 import { registerFiles } from './commands/files.ts'
+import { registerMount } from './commands/mount.ts'
 import { EXIT, exitCodeOf, printError } from './support/errors.ts'
 
 // Services receive blocks in fresh socket buffers that V8 counts as external
@@ -62,6 +63,7 @@ export function buildProgram (): Command {
   registerKey(program)
   registerName(program)
   registerFiles(program)
+  registerMount(program)
   registerFsck(program)
   registerGc(program)
   registerBalance(program)

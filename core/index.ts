@@ -52,4 +52,6 @@ export { resolvePath, publish, currentRecord, normalizeValue, MAX_NAME_DEPTH } f
 export type { PublishOptions, Published } from './client/names.ts'
 export type { ClientContext } from './client/context.ts'
 export { NameTree, segmentsOf } from './client/files.ts'
-export type { NameTreeInit, TreeEntry } from './client/files.ts'
+export type { NameTreeInit, TreeEntry, TreeEdit } from './client/files.ts'
+export { resolveEntry, entryInfo, kindOfBlock } from './client/resolve.ts'
+export { exporterStore } from './client/context.ts'

@@ -7,6 +7,10 @@ import { exporter } from 'ipfs-unixfs-exporter'
 import type { UnixFSEntry } from 'ipfs-unixfs-exporter'
 import type { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
+import * as dagPb from '@ipld/dag-pb'
+import { UnixFS as UnixFSData } from 'ipfs-unixfs'
+import { CID as CIDClass } from 'multiformats/cid'
+import { sha256 } from 'multiformats/hashes/sha2'
 import { DEFAULT_REPLICATION } from '../constants.ts'
 import {
   AlreadyExistsError, CairnError, ConflictError, DirectoryNotEmptyError, InvalidPathError, NotADirectoryError,
@@ -34,6 +38,16 @@ export interface NameTreeInit {
   maxAttempts?: number
   signal?: AbortSignal
 }
+
+/** One change to a tree, as `NameTree.apply` takes them; paths from the tree's root. */
+export type TreeEdit =
+  | { op: 'put', path: string, cid: CID }
+  | { op: 'mkdir', path: string }
+  | { op: 'rm', path: string }
+  | { op: 'mv', from: string, to: string }
+  | { op: 'symlink', path: string, target: string }
+  | { op: 'chmod', path: string, mode: number }
+  | { op: 'touch', path: string, mtimeMs: number }
 
 export interface TreeEntry {
   name: string
@@ -146,6 +160,77 @@ export class NameTree {
     const cid = await this.descend(path.root, path.segments)
     const fallbackName = path.segments.at(-1) ?? cid.toString()
     return await this.change(randomUUID(), async (root, fs, overlay) => await this.link(root, segmentsOf(to), cid, fs, overlay, fallbackName))
+  }
+
+  /**
+   * Stores file content (with any UnixFS mode and mtime the candidate
+   * carries) without linking it anywhere; `apply` links it. Pass the same
+   * lease to `apply` so the blocks stay protected until the name points to them.
+   */
+  async storeFile (content: ImportCandidateStream, lease: string): Promise<CID> {
+    return await this.store(content, lease)
+  }
+
+  /**
+   * Several edits as one change and one publish (a mount batches what its
+   * programs did since the last publish). Replayed on top of another
+   * writer's root after a conflict, so each edit is lenient where a replay
+   * can find things moved: removing what is gone, or moving, chmod-ing or
+   * touching what is gone, leaves the tree as it is; parents are created.
+   */
+  async apply (edits: TreeEdit[], lease: string = randomUUID()): Promise<Published & { root: CID }> {
+    let root: CID | undefined
+    const published = await this.change(lease, async (base, fs, overlay) => {
+      let at = base
+      for (const edit of edits) at = await this.applyOne(at, edit, fs, overlay)
+      root = at
+      return at
+    })
+    return { ...published, root: root as CID }
+  }
+
+  private async applyOne (root: CID, edit: TreeEdit, fs: UnixFS, overlay: Overlay): Promise<CID> {
+    const segments = segmentsOf(edit.op === 'mv' ? edit.from : edit.path)
+    const name = segments.at(-1)
+    const parent = segments.slice(0, -1)
+    const place = async (at: CID, target: string[], cid: CID): Promise<CID> => {
+      const leaf = target.at(-1)
+      if (leaf === undefined) return cid
+      return await this.inDirectory(at, target.slice(0, -1), fs, overlay, true, async (dir) => await fs.cp(cid, dir, leaf, { force: true, ...this.shardOptions(at) }))
+    }
+    switch (edit.op) {
+      case 'put':
+        return await place(root, segments, edit.cid)
+      case 'symlink':
+        return await place(root, segments, await overlay.put(await symlinkCid(edit.target, root), symlinkBytes(edit.target)))
+      case 'mkdir': {
+        if (name === undefined) return root
+        const existing = await this.entryAt(root, segments, overlay)
+        if (existing?.type === 'directory') return root
+        return await place(root, segments, await fs.addDirectory({}, this.dirOptions(root)))
+      }
+      case 'rm': {
+        if (name === undefined) return root
+        const existing = await this.entryAt(root, segments, overlay).catch(() => undefined)
+        if (existing === undefined) return root
+        return await this.inDirectory(root, parent, fs, overlay, false, async (dir) => await fs.rm(dir, name, this.shardOptions(root)))
+      }
+      case 'mv': {
+        const source = await this.entryAt(root, segments, overlay).catch(() => undefined)
+        if (source === undefined || name === undefined) return root
+        const removed = await this.inDirectory(root, parent, fs, overlay, false, async (dir) => await fs.rm(dir, name, this.shardOptions(root)))
+        return await place(removed, segmentsOf(edit.to), source.cid)
+      }
+      case 'chmod':
+      case 'touch': {
+        const existing = await this.entryAt(root, segments, overlay).catch(() => undefined)
+        if (existing === undefined) return root
+        const changed = edit.op === 'chmod'
+          ? await fs.chmod(existing.cid, edit.mode)
+          : await fs.touch(existing.cid, { mtime: { secs: BigInt(Math.floor(edit.mtimeMs / 1000)), nsecs: Math.round((edit.mtimeMs % 1000) * 1e6) } })
+        return await place(root, segments, changed)
+      }
+    }
   }
 
   /** Puts `cid` at `target`, or inside it (as `fallbackName`) when `target` is a directory. */
@@ -337,6 +422,17 @@ function kindOf (entry: UnixFSEntry): TreeEntry['kind'] {
   if (entry.type === 'file') return entry.unixfs.type === 'symlink' ? 'symlink' : 'file'
   if (entry.type === 'raw' || entry.type === 'identity') return 'file'
   return 'other'
+}
+
+/** A UnixFS symlink node's bytes (dag-pb, no links). */
+function symlinkBytes (target: string): Uint8Array {
+  return dagPb.encode(dagPb.prepare({ Data: new UnixFSData({ type: 'symlink', data: new TextEncoder().encode(target) }).marshal() }))
+}
+
+/** Symlinks follow the tree's CID version, as its directories do. */
+async function symlinkCid (target: string, root: CID): Promise<CID> {
+  const digest = await sha256.digest(symlinkBytes(target))
+  return root.version === 0 ? CIDClass.createV0(digest) : CIDClass.createV1(dagPb.code, digest)
 }
 
 /** `/a/b/c` as segments, refusing what cannot be a name in a directory. */

@@ -1,0 +1,116 @@
+import { createRequire } from 'node:module'
+
+/** What fuse-native hands a stat callback (times as Dates or epoch ms). */
+export interface FuseStat {
+  mode: number
+  uid: number
+  gid: number
+  size: number
+  nlink: number
+  mtime: Date
+  atime: Date
+  ctime: Date
+  blksize?: number
+  blocks?: number
+}
+
+export interface FuseStatfs {
+  bsize: number
+  frsize: number
+  blocks: number
+  bfree: number
+  bavail: number
+  files: number
+  ffree: number
+  favail: number
+  fsid: number
+  flag: number
+  namemax: number
+}
+
+type Cb<T = never> = [T] extends [never] ? (err: number) => void : (err: number, value?: T) => void
+
+/** The operations fuse-native calls, path-based as libfuse 2's high-level API. Errors are negative errnos. */
+export interface FuseOps {
+  init?: (cb: Cb) => void
+  getattr: (path: string, cb: Cb<FuseStat>) => void
+  fgetattr?: (path: string, fd: number, cb: Cb<FuseStat>) => void
+  readdir: (path: string, cb: (err: number, names?: string[]) => void) => void
+  open: (path: string, flags: number, cb: Cb<number>) => void
+  create: (path: string, mode: number, cb: Cb<number>) => void
+  read: (path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (bytesOrErr: number) => void) => void
+  write: (path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (bytesOrErr: number) => void) => void
+  flush: (path: string, fd: number, cb: Cb) => void
+  fsync: (path: string, datasync: number, fd: number, cb: Cb) => void
+  fsyncdir: (path: string, datasync: number, fd: number, cb: Cb) => void
+  release: (path: string, fd: number, cb: Cb) => void
+  truncate: (path: string, size: number, cb: Cb) => void
+  ftruncate: (path: string, fd: number, size: number, cb: Cb) => void
+  unlink: (path: string, cb: Cb) => void
+  mkdir: (path: string, mode: number, cb: Cb) => void
+  rmdir: (path: string, cb: Cb) => void
+  rename: (from: string, to: string, cb: Cb) => void
+  symlink: (target: string, path: string, cb: Cb) => void
+  readlink: (path: string, cb: Cb<string>) => void
+  link: (from: string, to: string, cb: Cb) => void
+  chmod: (path: string, mode: number, cb: Cb) => void
+  chown: (path: string, uid: number, gid: number, cb: Cb) => void
+  utimens: (path: string, atimeMs: number, mtimeMs: number, cb: Cb) => void
+  statfs: (path: string, cb: Cb<FuseStatfs>) => void
+  getxattr: (path: string, name: string, position: number, cb: (err: number, value?: Buffer | null) => void) => void
+  listxattr: (path: string, cb: (err: number, names?: string[]) => void) => void
+  setxattr: (path: string, name: string, value: Buffer, position: number, flags: number, cb: Cb) => void
+  removexattr: (path: string, name: string, cb: Cb) => void
+  access?: (path: string, mode: number, cb: Cb) => void
+  mknod?: (path: string, mode: number, dev: number, cb: Cb) => void
+}
+
+export interface FuseInstance {
+  mount: (cb: (err: Error | null) => void) => void
+  unmount: (cb: (err: Error | null) => void) => void
+}
+
+interface FuseClass {
+  new (mnt: string, ops: FuseOps, opts: Record<string, unknown>): FuseInstance
+  unmount: (mnt: string, cb: (err: Error | null) => void) => void
+}
+
+const require = createRequire(import.meta.url)
+let loaded: FuseClass | undefined
+
+/** fuse-native, loaded on first use so commands that never mount never need libfuse. */
+export function fuseNative (): FuseClass {
+  loaded ??= require('fuse-native') as FuseClass
+  return loaded
+}
+
+export interface MountArgs {
+  /** Attribute and entry cache timeout, seconds. */
+  attrTimeoutSec: number
+  readOnly: boolean
+  debug: boolean
+}
+
+/**
+ * fuse-native has no option for big_writes or max_write, and without
+ * big_writes the kernel sends 4 KiB writes (~60 MB/s). It joins its
+ * options into one `-o a,b,c` string, so extra options ride in after the
+ * fsname value. auto_cache keeps the page cache across opens while a
+ * file's size and mtime are unchanged, and drops it when another mount
+ * changed the file (close-to-open).
+ */
+export function fuseOptions (args: MountArgs): Record<string, unknown> {
+  const extra = [
+    'big_writes', 'max_write=131072', 'max_read=131072', 'auto_cache',
+    `attr_timeout=${args.attrTimeoutSec}`, `entry_timeout=${args.attrTimeoutSec}`, 'negative_timeout=0',
+    ...(args.readOnly ? ['ro'] : [])
+  ]
+  return {
+    fsname: ['cairn', ...extra].join(','),
+    subtype: 'cairn',
+    debug: args.debug,
+    // fuse-native fails a callback that takes longer; ours time out by themselves
+    // (cluster timeout), and storing a large file on close may take minutes
+    timeout: { default: 120_000, flush: false, fsync: false, release: false, fsyncdir: false, write: false }
+  }
+}

@@ -1,0 +1,369 @@
+import { createReadStream } from 'node:fs'
+import { randomUUID } from 'node:crypto'
+import type { CID } from 'multiformats/cid'
+import { currentRecord } from '../core/index.ts'
+import type { CairnClient, NameTree } from '../core/index.ts'
+import { posix } from './errors.ts'
+import { NodeTable, nodeFromBlock, segments } from './node-table.ts'
+import type { FsNode } from './node-table.ts'
+import { OpenFile } from './open-file.ts'
+import { Publisher } from './publisher.ts'
+
+export interface DriveInit {
+  client: CairnClient
+  tree: NameTree
+  readOnly: boolean
+  /** How long this mount trusts its view before checking the name for others' changes. */
+  attrTimeoutMs: number
+  /** Batching window for metadata changes nobody waits on. */
+  debounceMs: number
+  spoolDir: string
+  log: (line: string) => void
+}
+
+const O_ACCMODE = 3
+/** While our own changes are in flight, another writer's are looked for this often. */
+const RECHECK_MS = 250
+const O_RDONLY = 0
+const O_TRUNC = 0o1000
+
+/**
+ * The writable tree of one name: every operation is applied here first
+ * (so the mount reads its own writes), and queued as an edit of the
+ * name's tree. File content is stored on flush/fsync, and those return
+ * only once the publish carrying it is done.
+ */
+export class Drive {
+  readonly readOnly: boolean
+  private readonly init: DriveInit
+  private table: NodeTable
+  private readonly publisher: Publisher
+  /** Open files by their current path. */
+  private readonly open = new Map<string, OpenFile>()
+  private readonly handles = new Map<number, OpenFile>()
+  private nextHandle = 1
+  private knownSequence: bigint | undefined
+  private checkedMs = 0
+  private checking?: Promise<void>
+  private readonly startMs = Date.now()
+
+  private constructor (init: DriveInit, table: NodeTable, sequence: bigint | undefined) {
+    this.init = init
+    this.readOnly = init.readOnly
+    this.table = table
+    this.knownSequence = sequence
+    this.checkedMs = Date.now()
+    this.publisher = new Publisher({
+      tree: init.tree,
+      debounceMs: init.debounceMs,
+      log: init.log,
+      onPublished: (root, sequence) => {
+        // another writer published in between: our view misses their changes until the next check
+        if (this.knownSequence !== undefined && sequence !== this.knownSequence + 1n) this.checkedMs = 0
+        this.knownSequence = sequence
+        this.table.root.cid = root
+      }
+    })
+  }
+
+  static async open (init: DriveInit): Promise<Drive> {
+    const { table, sequence } = await Drive.load(init, Date.now())
+    return new Drive(init, table, sequence)
+  }
+
+  private static async load (init: DriveInit, defaultMtimeMs: number): Promise<{ table: NodeTable, sequence: bigint | undefined }> {
+    const record = await currentRecord(init.client.context, init.tree.name)
+    const root = record === undefined ? undefined : await init.tree.root()
+    const node: FsNode = root === undefined
+      ? { kind: 'dir', size: 0, mode: 0o755, mtimeMs: defaultMtimeMs, children: new Map() }
+      : nodeFromBlock(root, await init.client.reader.get(root), defaultMtimeMs)
+    if (node.kind !== 'dir') throw posix('ENOTDIR', `the name ${init.tree.name.text} points to a ${node.kind}, not a directory`)
+    return { table: new NodeTable(node, init.client.reader, defaultMtimeMs), sequence: record?.sequence }
+  }
+
+  /** Close-to-open: at most every attrTimeoutMs, see whether another writer moved the name on. */
+  private async fresh (): Promise<void> {
+    if (Date.now() - this.checkedMs < this.init.attrTimeoutMs) return
+    this.checking ??= (async () => {
+      try {
+        const record = await currentRecord(this.init.client.context, this.init.tree.name)
+        this.checkedMs = Date.now()
+        if (record === undefined || record.sequence === this.knownSequence) return
+        // our own changes in flight would vanish from view if we reloaded now; look again later
+        if (!this.publisher.idle || [...this.open.values()].some((f) => f.dirty)) {
+          // look again shortly, not on every call (each look is a round trip)
+          this.checkedMs = Date.now() - this.init.attrTimeoutMs + RECHECK_MS
+          return
+        }
+        const { table, sequence } = await Drive.load(this.init, this.startMs)
+        this.table = table
+        this.knownSequence = sequence
+      } finally {
+        this.checking = undefined
+      }
+    })()
+    await this.checking
+  }
+
+  private writable (): void {
+    if (this.readOnly) throw posix('EROFS', 'the mount is read-only')
+  }
+
+  async lookup (path: string): Promise<FsNode> {
+    await this.fresh()
+    const open = this.open.get(path)
+    if (open !== undefined) return open.node
+    return await this.table.get(path)
+  }
+
+  async readdir (path: string): Promise<string[]> {
+    const node = await this.lookup(path)
+    if (node.kind !== 'dir') throw posix('ENOTDIR', `${path} is not a directory`)
+    return [...(await this.table.children(node)).keys()]
+  }
+
+  async create (path: string, mode: number): Promise<number> {
+    this.writable()
+    const { children, dir, name } = await this.table.parent(path)
+    if (children.has(name)) throw posix('EEXIST', `${path} exists`)
+    const node: FsNode = { kind: 'file', size: 0, mode: mode & 0o7777, mtimeMs: Date.now() }
+    children.set(name, node)
+    dir.mtimeMs = Date.now()
+    const file = this.openFile(path, node)
+    file.markNew()
+    await file.ensureSpool(true)
+    return this.handle(file)
+  }
+
+  async openPath (path: string, flags: number): Promise<number> {
+    const node = await this.lookup(path)
+    if (node.kind === 'dir') throw posix('EISDIR', `${path} is a directory`)
+    const writing = (flags & O_ACCMODE) !== O_RDONLY
+    if (writing) this.writable()
+    const file = this.openFile(path, node)
+    try {
+      if ((flags & O_TRUNC) !== 0 && writing) await file.truncate(0)
+      else if (writing) await file.ensureSpool()
+    } catch (err) {
+      if (file.refs === 0) this.open.delete(path)
+      throw err
+    }
+    return this.handle(file)
+  }
+
+  private openFile (path: string, node: FsNode): OpenFile {
+    let file = this.open.get(path)
+    if (file === undefined) {
+      file = new OpenFile(path, node, this.init.spoolDir, this.init.client.reader)
+      this.open.set(path, file)
+    }
+    return file
+  }
+
+  private handle (file: OpenFile): number {
+    const fh = this.nextHandle++
+    file.refs++
+    this.handles.set(fh, file)
+    return fh
+  }
+
+  private file (fh: number): OpenFile {
+    const file = this.handles.get(fh)
+    if (file === undefined) throw posix('EBADF', `no open file ${fh}`)
+    return file
+  }
+
+  async read (fh: number, buf: Buffer, length: number, position: number): Promise<number> {
+    return await this.file(fh).read(buf, length, position)
+  }
+
+  async write (fh: number, buf: Buffer, length: number, position: number): Promise<number> {
+    this.writable()
+    return await this.file(fh).write(buf, length, position)
+  }
+
+  async ftruncate (fh: number, size: number): Promise<void> {
+    this.writable()
+    await this.file(fh).truncate(size)
+  }
+
+  async truncate (path: string, size: number): Promise<void> {
+    this.writable()
+    const open = this.open.get(path)
+    if (open !== undefined) { await open.truncate(size); return }
+    const fh = await this.openPath(path, 2)
+    try {
+      await this.file(fh).truncate(size)
+      await this.flush(fh)
+    } finally {
+      await this.release(fh)
+    }
+  }
+
+  /** Stores the file and waits for the publish that carries it. */
+  async flush (fh: number): Promise<void> {
+    await this.publishFile(this.file(fh))
+  }
+
+  async fsync (fh: number): Promise<void> {
+    const file = this.file(fh)
+    await file.sync()
+    await this.publishFile(file)
+  }
+
+  private async publishFile (file: OpenFile): Promise<void> {
+    const run = file.flushing.then(async () => {
+      if (!file.dirty || file.detached) return
+      const version = file.version
+      const spool = file.spoolPath
+      const lease = randomUUID()
+      const mtimeMs = file.node.mtimeMs
+      const cid: CID = await this.init.tree.storeFile([{
+        content: spool === undefined ? new Uint8Array(0) : createReadStream(spool, { highWaterMark: 1024 * 1024 }),
+        mode: file.node.mode,
+        mtime: { secs: BigInt(Math.floor(mtimeMs / 1000)), nsecs: Math.floor((mtimeMs % 1000) * 1e6) }
+      }], lease)
+      if (file.detached) return
+      await this.publisher.waitFor(this.publisher.enqueue({ op: 'put', path: file.path, cid }))
+      file.node.cid = cid
+      if (file.version === version) file.dirty = false
+    })
+    file.flushing = run.catch(() => {})
+    await run
+  }
+
+  async release (fh: number): Promise<void> {
+    const file = this.handles.get(fh)
+    if (file === undefined) return
+    this.handles.delete(fh)
+    if (--file.refs > 0) return
+    if (this.open.get(file.path) === file) this.open.delete(file.path)
+    if (file.dirty && !file.detached) {
+      // close already reported the failed flush; one more try before the spool goes
+      try {
+        await this.publishFile(file)
+      } catch (err) {
+        this.init.log(`${file.path}: changes could not be stored (${(err as Error).message}); they are lost`)
+      }
+    }
+    await file.close()
+  }
+
+  async unlink (path: string): Promise<void> {
+    this.writable()
+    const { children, dir, name } = await this.table.parent(path)
+    const node = children.get(name)
+    if (node === undefined) throw posix('ENOENT', `${path} does not exist`)
+    if (node.kind === 'dir') throw posix('EISDIR', `${path} is a directory`)
+    children.delete(name)
+    dir.mtimeMs = Date.now()
+    this.detach(path)
+    this.publisher.enqueue({ op: 'rm', path })
+  }
+
+  async mkdir (path: string, mode: number): Promise<void> {
+    this.writable()
+    const { children, dir, name } = await this.table.parent(path)
+    if (children.has(name)) throw posix('EEXIST', `${path} exists`)
+    children.set(name, { kind: 'dir', size: 0, mode: mode & 0o7777, mtimeMs: Date.now(), children: new Map() })
+    dir.mtimeMs = Date.now()
+    this.publisher.enqueue({ op: 'mkdir', path })
+    if ((mode & 0o7777) !== 0o755) this.publisher.enqueue({ op: 'chmod', path, mode: mode & 0o7777 })
+  }
+
+  async rmdir (path: string): Promise<void> {
+    this.writable()
+    const { children, dir, name } = await this.table.parent(path)
+    const node = children.get(name)
+    if (node === undefined) throw posix('ENOENT', `${path} does not exist`)
+    if (node.kind !== 'dir') throw posix('ENOTDIR', `${path} is not a directory`)
+    if ((await this.table.children(node)).size > 0) throw posix('ENOTEMPTY', `${path} is not empty`)
+    children.delete(name)
+    dir.mtimeMs = Date.now()
+    this.publisher.enqueue({ op: 'rm', path })
+  }
+
+  async rename (from: string, to: string): Promise<void> {
+    this.writable()
+    const source = await this.table.parent(from)
+    const node = source.children.get(source.name)
+    if (node === undefined) throw posix('ENOENT', `${from} does not exist`)
+    const target = await this.table.parent(to)
+    const existing = target.children.get(target.name)
+    if (existing === node) return
+    if (existing !== undefined) {
+      if (node.kind === 'dir' && existing.kind !== 'dir') throw posix('ENOTDIR', `${to} is not a directory`)
+      if (node.kind !== 'dir' && existing.kind === 'dir') throw posix('EISDIR', `${to} is a directory`)
+      if (existing.kind === 'dir' && (await this.table.children(existing)).size > 0) throw posix('ENOTEMPTY', `${to} is not empty`)
+      this.detach(to)
+    }
+    source.children.delete(source.name)
+    target.children.set(target.name, node)
+    source.dir.mtimeMs = target.dir.mtimeMs = Date.now()
+    // open files below the moved entry follow it
+    for (const [openPath, file] of [...this.open]) {
+      if (openPath === from || openPath.startsWith(`${from}/`)) {
+        this.open.delete(openPath)
+        file.path = to + openPath.slice(from.length)
+        this.open.set(file.path, file)
+      }
+    }
+    this.publisher.enqueue({ op: 'mv', from, to })
+  }
+
+  /** An entry removed or replaced: an open file there keeps its handles but publishes nothing more. */
+  private detach (path: string): void {
+    for (const [openPath, file] of [...this.open]) {
+      if (openPath === path || openPath.startsWith(`${path}/`)) {
+        file.detached = true
+        this.open.delete(openPath)
+      }
+    }
+  }
+
+  async symlink (target: string, path: string): Promise<void> {
+    this.writable()
+    const { children, name } = await this.table.parent(path)
+    if (children.has(name)) throw posix('EEXIST', `${path} exists`)
+    children.set(name, { kind: 'symlink', size: Buffer.byteLength(target), mode: 0o777, mtimeMs: Date.now(), target })
+    this.publisher.enqueue({ op: 'symlink', path, target })
+  }
+
+  async readlink (path: string): Promise<string> {
+    const node = await this.lookup(path)
+    if (node.kind !== 'symlink') throw posix('EINVAL', `${path} is not a symlink`)
+    return node.target ?? ''
+  }
+
+  async chmod (path: string, mode: number): Promise<void> {
+    this.writable()
+    const node = await this.lookup(path)
+    node.mode = mode & 0o7777
+    if (segments(path).length === 0 || node.kind === 'symlink') return
+    this.publisher.enqueue({ op: 'chmod', path, mode: node.mode })
+  }
+
+  async utimens (path: string, mtimeMs: number): Promise<void> {
+    this.writable()
+    const node = await this.lookup(path)
+    node.mtimeMs = mtimeMs
+    if (segments(path).length === 0 || node.kind === 'symlink') return
+    this.publisher.enqueue({ op: 'touch', path, mtimeMs })
+  }
+
+  /** Waits until every change made so far is published (fsyncdir, unmount). */
+  async drain (): Promise<void> {
+    for (const file of [...this.open.values()]) {
+      if (file.dirty) await this.publishFile(file).catch((err: Error) => { this.init.log(`${file.path}: ${err.message}`) })
+    }
+    await this.publisher.waitFor()
+  }
+
+  /** The CID an entry is stored as, or undefined when it has changes not yet stored. */
+  async cidOf (path: string): Promise<CID | undefined> {
+    const node = await this.lookup(path)
+    const open = this.open.get(path)
+    if (open?.dirty === true) return undefined
+    return node.cid
+  }
+}

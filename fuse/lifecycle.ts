@@ -1,0 +1,189 @@
+import { execFile } from 'node:child_process'
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import type { PrivateKey } from '@libp2p/interface'
+import { NameTree } from '../core/index.ts'
+import type { CairnClient, ProfileName } from '../core/index.ts'
+import { fuseNative, fuseOptions } from './binding.ts'
+import type { FuseInstance } from './binding.ts'
+import { ContentView } from './content-view.ts'
+import { Drive } from './drive.ts'
+import { MountError } from './errors.ts'
+import { createOperations } from './operations.ts'
+
+const run = promisify(execFile)
+
+export interface MountInit {
+  mountpoint: string
+  client: CairnClient
+  key: PrivateKey
+  replication?: number
+  profile?: ProfileName
+  readOnly?: boolean
+  /** Expose `ipfs/` and `ipns/` at the root. Default false. */
+  views?: boolean
+  /** Attribute cache and close-to-open check interval. Default 1,000 ms. */
+  attrTimeoutMs?: number
+  /** Batching window for metadata changes. Default 50 ms. */
+  debounceMs?: number
+  /** Cluster waits longer than this fail with EIO. Default 30,000 ms. */
+  clusterTimeoutMs?: number
+  /** Where files being written are spooled (a per-process directory goes inside). */
+  spoolDir: string
+  log?: (line: string) => void
+  debug?: boolean
+}
+
+export interface MountedDrive {
+  mountpoint: string
+  /** The name shown, as k51... */
+  name: string
+  /** Publishes everything written so far, then unmounts. */
+  unmount: () => Promise<void>
+}
+
+/** What the kernel's mount table says about a directory. */
+async function mountEntry (mountpoint: string): Promise<{ fsname: string, type: string } | undefined> {
+  const table = await readFile('/proc/mounts', 'utf8').catch(() => '')
+  for (const line of table.split('\n')) {
+    const [fsname, at, type] = line.split(' ')
+    if (at?.replace(/\\040/g, ' ') === mountpoint && fsname !== undefined && type !== undefined) return { fsname, type }
+  }
+  return undefined
+}
+
+/**
+ * A mount left by a process that died answers "Transport endpoint is not
+ * connected" (ENOTCONN): detach it so the directory can be mounted again.
+ */
+export async function cleanStaleMount (mountpoint: string, log: (line: string) => void): Promise<void> {
+  try {
+    await stat(mountpoint)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code !== 'ENOTCONN' && code !== 'ECONNABORTED') throw err
+    log(`${mountpoint}: cleaning up a mount left by a process that stopped`)
+    await run('fusermount', ['-uz', mountpoint])
+    return
+  }
+  const entry = await mountEntry(mountpoint)
+  if (entry !== undefined && entry.type.startsWith('fuse')) {
+    const pid = /^cairn-(\d+)$/.exec(entry.fsname)?.[1]
+    if (pid !== undefined && !alive(Number(pid))) {
+      log(`${mountpoint}: cleaning up a mount left by process ${pid}, which stopped`)
+      await run('fusermount', ['-uz', mountpoint])
+      return
+    }
+    throw new MountError(`${mountpoint} is already mounted (${entry.fsname})`, { hint: `unmount it first: cairn unmount ${mountpoint}` })
+  }
+}
+
+function alive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** Removes spool directories of mounts that died: their bytes were never acknowledged. */
+async function cleanSpools (spoolDir: string): Promise<void> {
+  for (const entry of await readdir(spoolDir).catch(() => [] as string[])) {
+    const pid = Number(entry)
+    if (Number.isInteger(pid) && pid !== process.pid && !alive(pid)) await rm(path.join(spoolDir, entry), { recursive: true, force: true })
+  }
+}
+
+/** Mounts a name's tree at `mountpoint`; resolves once the kernel serves it. */
+export async function mountDrive (init: MountInit): Promise<MountedDrive> {
+  const mountpoint = path.resolve(init.mountpoint)
+  const log = init.log ?? ((line: string) => { process.stderr.write(`cairn mount: ${line}\n`) })
+  await cleanStaleMount(mountpoint, log)
+  const info = await stat(mountpoint).catch(() => undefined)
+  if (info?.isDirectory() !== true) throw new MountError(`${mountpoint} is not a directory`, { hint: 'create it first: mkdir -p <dir>' })
+
+  await cleanSpools(init.spoolDir)
+  const spoolDir = path.join(init.spoolDir, String(process.pid))
+  await mkdir(spoolDir, { recursive: true, mode: 0o700 })
+  const attrTimeoutMs = init.attrTimeoutMs ?? 1000
+  const tree = new NameTree(init.client.context, {
+    key: init.key,
+    ...(init.replication === undefined ? {} : { replication: init.replication }),
+    ...(init.profile === undefined ? {} : { profile: init.profile })
+  })
+  const drive = await Drive.open({
+    client: init.client,
+    tree,
+    readOnly: init.readOnly === true,
+    attrTimeoutMs,
+    debounceMs: init.debounceMs ?? 50,
+    spoolDir,
+    log
+  })
+  const ops = createOperations({
+    drive,
+    client: init.client,
+    clusterTimeoutMs: init.clusterTimeoutMs ?? 30_000,
+    log,
+    ...(init.views === true ? { views: { ipfs: new ContentView(init.client, 'ipfs', attrTimeoutMs), ipns: new ContentView(init.client, 'ipns', attrTimeoutMs) } } : {})
+  })
+  const Fuse = fuseNative()
+  const options = fuseOptions({ attrTimeoutSec: attrTimeoutMs / 1000, readOnly: init.readOnly === true, debug: init.debug === true })
+  options.fsname = String(options.fsname).replace(/^cairn/, `cairn-${process.pid}`)
+  const fuse: FuseInstance = new Fuse(mountpoint, ops, options)
+  await new Promise<void>((resolve, reject) => {
+    fuse.mount((err) => { if (err === null || err === undefined) resolve(); else reject(new MountError(`cannot mount ${mountpoint}: ${err.message}`, { cause: err, hint: 'is FUSE installed (apt install fuse libfuse2) and /dev/fuse usable?' })) })
+  })
+
+  let unmounting: Promise<void> | undefined
+  return {
+    mountpoint,
+    name: tree.name.text,
+    unmount: async () => {
+      unmounting ??= (async () => {
+        try {
+          await drive.drain()
+        } finally {
+          await new Promise<void>((resolve) => {
+            fuse.unmount((err) => {
+              if (err !== null && err !== undefined) log(`unmount: ${err.message}`)
+              resolve()
+            })
+          })
+          await rm(spoolDir, { recursive: true, force: true })
+        }
+      })()
+      await unmounting
+    }
+  }
+}
+
+/**
+ * Unmounts `mountpoint`. A live cairn mount is asked (SIGTERM) to publish
+ * what it holds and unmount itself; anything else is detached with fusermount.
+ */
+export async function unmountDrive (mountpoint: string, options: { timeoutMs?: number } = {}): Promise<void> {
+  const at = path.resolve(mountpoint)
+  const entry = await mountEntry(at)
+  if (entry === undefined) {
+    try {
+      await stat(at)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOTCONN') { await run('fusermount', ['-uz', at]); return }
+    }
+    throw new MountError(`${at} is not mounted`)
+  }
+  const pid = Number(/^cairn-(\d+)$/.exec(entry.fsname)?.[1])
+  if (Number.isInteger(pid) && alive(pid)) {
+    process.kill(pid, 'SIGTERM')
+    const deadline = Date.now() + (options.timeoutMs ?? 120_000)
+    while (Date.now() < deadline) {
+      if (await mountEntry(at) === undefined) return
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    throw new MountError(`the mount at ${at} (process ${pid}) did not finish unmounting in time`, { hint: 'it may still be publishing; try again, or force it with fusermount -uz' })
+  }
+  await run('fusermount', ['-uz', at])
+}

@@ -1,0 +1,206 @@
+import type { CairnClient } from '../core/index.ts'
+import type { FuseOps, FuseStat, FuseStatfs } from './binding.ts'
+import type { ContentView } from './content-view.ts'
+import type { Drive } from './drive.ts'
+import { errnoValue, toErrno } from './errno.ts'
+import { posix } from './errors.ts'
+import type { FsNode } from './node-table.ts'
+
+export interface OperationsInit {
+  drive: Drive
+  client: CairnClient
+  /** `ipfs/` and `ipns/` at the root, when exposed. */
+  views?: { ipfs: ContentView, ipns: ContentView }
+  /** An operation that waits on the cluster longer than this fails with EIO. */
+  clusterTimeoutMs: number
+  log: (line: string) => void
+}
+
+export const XATTR_CID = 'user.cairn.cid'
+const STATFS_TTL_MS = 5_000
+/** statfs counts in units of this many bytes (fuse-native passes 32-bit counts). */
+const FRAGMENT_BYTES = 1024 * 1024
+
+type Route = { view: 'drive', path: string } | { view: ContentView, path: string }
+
+/**
+ * The fuse-native operations: each routes its path to the drive or a
+ * content view, runs, and answers with a value or a negative errno (one
+ * mapping, in errno.ts). Cluster waits are bounded, so no call hangs.
+ */
+export function createOperations (init: OperationsInit): FuseOps {
+  const { drive, views, client, log } = init
+  const uid = process.getuid?.() ?? 0
+  const gid = process.getgid?.() ?? 0
+  let statfsCache: { atMs: number, value: FuseStatfs } | undefined
+
+  function route (path: string): Route {
+    if (views !== undefined) {
+      const match = /^\/(ipfs|ipns)(\/.*)?$/.exec(path)
+      if (match !== null) return { view: match[1] === 'ipfs' ? views.ipfs : views.ipns, path: match[2] ?? '/' }
+    }
+    return { view: 'drive', path }
+  }
+
+  /** The drive, or EROFS for a content view. */
+  function writable (path: string): string {
+    const r = route(path)
+    if (r.view !== 'drive') throw posix('EROFS', `${path} is read-only content`)
+    return r.path
+  }
+
+  function viewOf (fh: number): ContentView | undefined {
+    if (views === undefined || fh < 1 << 30) return undefined
+    return views.ipfs.owns(fh) ? views.ipfs : views.ipns
+  }
+
+  function run<T> (op: string, path: string, work: () => Promise<T>, answer: (value: T) => void, fail: (errno: number) => void, deadlineMs: number | undefined = init.clusterTimeoutMs): void {
+    let timer: NodeJS.Timeout | undefined
+    let settled = false
+    const finish = (fn: () => void): void => {
+      if (settled) return
+      settled = true
+      if (timer !== undefined) clearTimeout(timer)
+      fn()
+    }
+    if (deadlineMs !== undefined) {
+      timer = setTimeout(() => {
+        finish(() => {
+          log(`${op} ${path}: no answer from the cluster within ${deadlineMs} ms; failing with EIO`)
+          fail(errnoValue('EIO'))
+        })
+      }, deadlineMs)
+    }
+    work().then((value) => { finish(() => { answer(value) }) }, (err: unknown) => {
+      finish(() => {
+        const errno = toErrno(err)
+        if (errno.log !== undefined) log(`${op} ${path}: ${errno.name}: ${errno.log}`)
+        fail(errno.value)
+      })
+    })
+  }
+
+  function statOf (node: FsNode): FuseStat {
+    const type = node.kind === 'dir' ? 0o040000 : node.kind === 'symlink' ? 0o120000 : 0o100000
+    const time = new Date(node.mtimeMs)
+    const size = node.kind === 'dir' ? 4096 : node.size
+    return { mode: type | node.mode, uid, gid, size, nlink: node.kind === 'dir' ? 2 : 1, mtime: time, atime: time, ctime: time, blksize: 131_072, blocks: Math.ceil(size / 512) }
+  }
+
+  async function lookup (path: string): Promise<FsNode> {
+    const r = route(path)
+    return r.view === 'drive' ? await drive.lookup(r.path) : await r.view.lookup(r.path)
+  }
+
+  const ok = (cb: (err: number) => void) => () => { cb(0) }
+
+  return {
+    init: (cb) => { cb(0) },
+    getattr: (path, cb) => {
+      run('getattr', path, async () => statOf(await lookup(path)), (stat) => { cb(0, stat) }, (e) => { cb(e) })
+    },
+    readdir: (path, cb) => {
+      run('readdir', path, async () => {
+        const r = route(path)
+        if (r.view !== 'drive') return await r.view.readdir(r.path)
+        const names = await drive.readdir(r.path)
+        return path === '/' && views !== undefined ? [...names.filter((n) => n !== 'ipfs' && n !== 'ipns'), 'ipfs', 'ipns'] : names
+      }, (names) => { cb(0, names) }, (e) => { cb(e) })
+    },
+    open: (path, flags, cb) => {
+      run('open', path, async () => {
+        const r = route(path)
+        return r.view === 'drive' ? await drive.openPath(r.path, flags) : await r.view.open(r.path, flags)
+      }, (fh) => { cb(0, fh) }, (e) => { cb(e) })
+    },
+    create: (path, mode, cb) => {
+      run('create', path, async () => await drive.create(writable(path), mode), (fh) => { cb(0, fh) }, (e) => { cb(e) })
+    },
+    read: (path, fh, buf, len, pos, cb) => {
+      run('read', path, async () => {
+        const view = viewOf(fh)
+        return view === undefined ? await drive.read(fh, buf, len, pos) : await view.read(fh, buf, len, pos)
+      }, (n) => { cb(n) }, (e) => { cb(e) })
+    },
+    write: (path, fh, buf, len, pos, cb) => {
+      run('write', path, async () => {
+        if (viewOf(fh) !== undefined) throw posix('EROFS', 'read-only')
+        return await drive.write(fh, buf, len, pos)
+      }, (n) => { cb(n) }, (e) => { cb(e) }, undefined)
+    },
+    flush: (path, fh, cb) => {
+      if (viewOf(fh) !== undefined) { cb(0); return }
+      run('flush', path, async () => { await drive.flush(fh) }, ok(cb), (e) => { cb(e) }, undefined)
+    },
+    fsync: (path, _datasync, fh, cb) => {
+      if (viewOf(fh) !== undefined) { cb(0); return }
+      run('fsync', path, async () => { await drive.fsync(fh) }, ok(cb), (e) => { cb(e) }, undefined)
+    },
+    fsyncdir: (path, _datasync, _fh, cb) => {
+      run('fsyncdir', path, async () => { await drive.drain() }, ok(cb), (e) => { cb(e) }, undefined)
+    },
+    release: (path, fh, cb) => {
+      const view = viewOf(fh)
+      run('release', path, async () => { await (view === undefined ? drive.release(fh) : view.release(fh)) }, ok(cb), (e) => { cb(e) }, undefined)
+    },
+    truncate: (path, size, cb) => {
+      run('truncate', path, async () => { await drive.truncate(writable(path), size) }, ok(cb), (e) => { cb(e) }, undefined)
+    },
+    ftruncate: (path, fh, size, cb) => {
+      run('ftruncate', path, async () => {
+        if (viewOf(fh) !== undefined) throw posix('EROFS', 'read-only')
+        await drive.ftruncate(fh, size)
+      }, ok(cb), (e) => { cb(e) }, undefined)
+    },
+    unlink: (path, cb) => { run('unlink', path, async () => { await drive.unlink(writable(path)) }, ok(cb), (e) => { cb(e) }) },
+    mkdir: (path, mode, cb) => { run('mkdir', path, async () => { await drive.mkdir(writable(path), mode) }, ok(cb), (e) => { cb(e) }) },
+    rmdir: (path, cb) => { run('rmdir', path, async () => { await drive.rmdir(writable(path)) }, ok(cb), (e) => { cb(e) }) },
+    rename: (from, to, cb) => {
+      run('rename', from, async () => { await drive.rename(writable(from), writable(to)) }, ok(cb), (e) => { cb(e) })
+    },
+    symlink: (target, path, cb) => {
+      run('symlink', path, async () => { await drive.symlink(target, writable(path)) }, ok(cb), (e) => { cb(e) })
+    },
+    readlink: (path, cb) => {
+      run('readlink', path, async () => {
+        const r = route(path)
+        return r.view === 'drive' ? await drive.readlink(r.path) : await r.view.readlink(r.path)
+      }, (target) => { cb(0, target) }, (e) => { cb(e) })
+    },
+    // hard links have no UnixFS form; programs that try one (git) fall back to rename
+    link: (_from, _to, cb) => { cb(errnoValue('EPERM')) },
+    chmod: (path, mode, cb) => { run('chmod', path, async () => { await drive.chmod(writable(path), mode) }, ok(cb), (e) => { cb(e) }) },
+    // owners are not part of UnixFS; every entry belongs to the mounting user
+    chown: (path, _uid, _gid, cb) => { run('chown', path, async () => { writable(path) }, ok(cb), (e) => { cb(e) }) },
+    utimens: (path, _atimeMs, mtimeMs, cb) => {
+      // fuse-native 2.2.6 passes the access time in both places (a bug in its binding), and
+      // UTIME_NOW/UTIME_OMIT arrive as about 1,073 ms: take a real time as given, else now
+      const when = mtimeMs > 100_000 ? mtimeMs : Date.now()
+      run('utimens', path, async () => { await drive.utimens(writable(path), when) }, ok(cb), (e) => { cb(e) })
+    },
+    statfs: (path, cb) => {
+      run('statfs', path, async () => {
+        if (statfsCache !== undefined && Date.now() - statfsCache.atMs < STATFS_TTL_MS) return statfsCache.value
+        const report = await client.report()
+        const blocks = Math.floor(report.capacityBytes / FRAGMENT_BYTES)
+        const free = Math.floor(report.availableBytes / FRAGMENT_BYTES)
+        const value: FuseStatfs = { bsize: 131_072, frsize: FRAGMENT_BYTES, blocks, bfree: free, bavail: free, files: 1_000_000, ffree: 1_000_000, favail: 1_000_000, fsid: 0, flag: 0, namemax: 255 }
+        statfsCache = { atMs: Date.now(), value }
+        return value
+      }, (value) => { cb(0, value) }, (e) => { cb(e) })
+    },
+    getxattr: (path, name, _position, cb) => {
+      run('getxattr', path, async () => {
+        if (name !== XATTR_CID) return null
+        const r = route(path)
+        const cid = r.view === 'drive' ? await drive.cidOf(r.path) : (await r.view.lookup(r.path)).cid
+        return cid === undefined ? null : Buffer.from(cid.toString())
+      }, (value) => { cb(0, value) }, (e) => { cb(e) })
+    },
+    listxattr: (path, cb) => {
+      run('listxattr', path, async () => { await lookup(path); return [XATTR_CID] }, (names) => { cb(0, names) }, (e) => { cb(e) })
+    },
+    setxattr: (_path, _name, _value, _position, _flags, cb) => { cb(errnoValue('EOPNOTSUPP')) },
+    removexattr: (_path, _name, cb) => { cb(errnoValue('EOPNOTSUPP')) }
+  }
+}

@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto'
+import type { CID } from 'multiformats/cid'
+import type { NameTree, TreeEdit } from '../core/index.ts'
+
+export interface PublisherInit {
+  tree: NameTree
+  /** How long metadata changes (mkdir, rename, unlink...) wait to be batched when nobody waits for them. */
+  debounceMs: number
+  /** Edits in one publish at most. */
+  maxBatch?: number
+  log: (line: string) => void
+  /** Told about each publish: the new root and record sequence. */
+  onPublished: (root: CID, sequence: bigint, edits: number) => void
+}
+
+interface Queued { edit: TreeEdit, ticket: number }
+
+/**
+ * Turns a mount's changes into publishes of the name: edits queue in
+ * order, and one publish carries everything queued so far (a group
+ * commit). A flush or fsync waits for the publish carrying its file;
+ * other changes go out after `debounceMs`. A publish that fails keeps its
+ * edits at the head of the queue for the next attempt; whoever waited
+ * is told it failed, so nothing unstored is ever acknowledged.
+ */
+export class Publisher {
+  private readonly init: PublisherInit
+  private queue: Queued[] = []
+  private nextTicket = 1
+  /** Every ticket below this is published. */
+  private publishedBelow = 1
+  private waiters: Array<{ ticket: number, resolve: () => void, reject: (err: Error) => void }> = []
+  private running?: Promise<void>
+  private timer?: NodeJS.Timeout
+  private failures = 0
+
+  constructor (init: PublisherInit) {
+    this.init = init
+  }
+
+  get idle (): boolean {
+    return this.queue.length === 0 && this.running === undefined
+  }
+
+  /** Queues an edit; returns its ticket for `waitFor`. */
+  enqueue (edit: TreeEdit): number {
+    const ticket = this.nextTicket++
+    this.queue.push({ edit, ticket })
+    this.schedule(this.init.debounceMs)
+    return ticket
+  }
+
+  /** Resolves once a publish carried `ticket` (default: everything queued so far). */
+  async waitFor (ticket = this.nextTicket - 1): Promise<void> {
+    if (ticket < this.publishedBelow) return
+    const done = new Promise<void>((resolve, reject) => { this.waiters.push({ ticket, resolve, reject }) })
+    this.schedule(0)
+    await done
+  }
+
+  private schedule (delayMs: number): void {
+    if (this.running !== undefined) return
+    if (this.timer !== undefined) {
+      if (delayMs > 0) return
+      clearTimeout(this.timer)
+    }
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      this.running = this.run().finally(() => {
+        this.running = undefined
+        if (this.queue.length > 0) this.schedule(this.waiters.length > 0 ? this.backoffMs() : Math.max(this.init.debounceMs, this.backoffMs()))
+      })
+    }, delayMs)
+  }
+
+  private backoffMs (): number {
+    return this.failures === 0 ? 0 : Math.min(30_000, 250 * 2 ** Math.min(this.failures, 7))
+  }
+
+  private async run (): Promise<void> {
+    const batch = this.queue.splice(0, this.init.maxBatch ?? 1024)
+    if (batch.length === 0) return
+    const last = (batch.at(-1) as Queued).ticket
+    try {
+      const published = await this.init.tree.apply(batch.map((q) => q.edit), randomUUID())
+      this.failures = 0
+      this.publishedBelow = last + 1
+      this.init.onPublished(published.root, BigInt(published.sequence), batch.length)
+      this.settle((w) => w.ticket <= last, undefined)
+    } catch (err) {
+      this.failures++
+      this.queue.unshift(...batch)
+      this.init.log(`publish of ${batch.length} change(s) failed (${(err as Error).message}); will retry`)
+      // those waiting on this batch learn it failed; later ones keep waiting for a retry
+      this.settle((w) => w.ticket <= last, err as Error)
+    }
+  }
+
+  private settle (match: (w: { ticket: number }) => boolean, err: Error | undefined): void {
+    const keep: typeof this.waiters = []
+    for (const w of this.waiters) {
+      if (!match(w)) keep.push(w)
+      else if (err === undefined) w.resolve()
+      else w.reject(err)
+    }
+    this.waiters = keep
+  }
+}

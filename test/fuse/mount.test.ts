@@ -1,0 +1,187 @@
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, readFile, readlink, rename, rm, mkdir, rmdir, writeFile, symlink, stat, open, lstat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { TestCluster } from '../helpers/cluster.ts'
+import { runFsx } from './fsx.ts'
+import { MountProcess, forceUnmount, sh } from './mount-process.ts'
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url))
+
+let cluster: TestCluster
+let work: string
+let mnt: string
+let drive: MountProcess
+const mounts: MountProcess[] = []
+
+async function mountAt (dir: string, args: string[] = []): Promise<MountProcess> {
+  const m = await MountProcess.start(cluster, dir, args)
+  mounts.push(m)
+  return m
+}
+
+beforeAll(async () => {
+  cluster = await TestCluster.start({ datanodes: 2 })
+  work = await mkdtemp(path.join(tmpdir(), 'cairn-fuse-'))
+  mnt = path.join(work, 'mnt')
+  drive = await mountAt(mnt, ['--ipfs'])
+})
+
+afterAll(async () => {
+  for (const m of mounts) {
+    await m.stop().catch(() => {})
+    await forceUnmount(m.dir)
+  }
+  await cluster?.stop()
+  if (work !== undefined) await rm(work, { recursive: true, force: true })
+})
+
+async function errnoOf (p: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await p
+    return undefined
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code
+  }
+}
+
+describe('cairn mount', () => {
+  it('copies a tree in and out unchanged (diff -r)', async () => {
+    await sh(`cp -r ${REPO}/core ${mnt}/core && diff -r ${REPO}/core ${mnt}/core`, work)
+    await sh(`cp -r ${mnt}/core ${work}/core-out && diff -r ${REPO}/core ${work}/core-out`, work)
+  }, 300_000)
+
+  it('extracts a real tarball (a dependency, packed) and matches the original', async () => {
+    await sh(`tar -C ${REPO}/node_modules -cf ${work}/mf.tar multiformats`, work)
+    await sh(`mkdir ${mnt}/tar && tar -C ${mnt}/tar -xf ${work}/mf.tar && diff -r ${REPO}/node_modules/multiformats ${mnt}/tar/multiformats`, work, 540_000)
+    // modes kept as tar set them (fuse-native 2.2.6 hands utimens the access time in place of
+    // the modification time, so tar's mtimes cannot be kept; touch -d sets both and is)
+    const original = await stat(`${REPO}/node_modules/multiformats/package.json`)
+    const copy = await stat(`${mnt}/tar/multiformats/package.json`)
+    expect(copy.mode & 0o777).toBe(original.mode & 0o777)
+    await sh(`touch -d '2020-02-03 04:05:06Z' ${mnt}/tar/multiformats/package.json && python3 -c "import os,sys; fd=os.open(sys.argv[1], os.O_RDONLY); os.fsync(fd)" ${mnt}`, work)
+    expect((await stat(`${mnt}/tar/multiformats/package.json`)).mtimeMs).toBe(Date.parse('2020-02-03T04:05:06Z'))
+    const ls = await cluster.cairn(['stat', '/ipns/self/tar/multiformats/package.json', '--json'])
+    expect(ls.stdout.toString()).toContain('2020-02-03')
+  }, 600_000)
+
+  it('runs git init, add, commit and log inside the mount', async () => {
+    const git = 'git -c user.name=t -c user.email=t@example.com -c init.defaultBranch=main'
+    await sh(`mkdir ${mnt}/repo && cd ${mnt}/repo && ${git} init -q && echo one > a.txt && mkdir sub && echo two > sub/b.txt && ${git} add . && ${git} commit -qm first && echo three >> a.txt && ${git} commit -qam second`, work, 300_000)
+    const log = await sh(`cd ${mnt}/repo && git log --oneline && git status --porcelain && git fsck --no-progress`, work)
+    expect(log.stdout).toMatch(/second[\s\S]*first/)
+  }, 300_000)
+
+  it('renames over an existing file and across directories; rmdir of a non-empty directory is ENOTEMPTY', async () => {
+    await mkdir(`${mnt}/r/x`, { recursive: true })
+    await writeFile(`${mnt}/r/old.txt`, 'old')
+    await writeFile(`${mnt}/r/new.txt`, 'new')
+    await rename(`${mnt}/r/new.txt`, `${mnt}/r/old.txt`)
+    expect(await readFile(`${mnt}/r/old.txt`, 'utf8')).toBe('new')
+    await rename(`${mnt}/r/old.txt`, `${mnt}/r/x/moved.txt`)
+    expect(await readFile(`${mnt}/r/x/moved.txt`, 'utf8')).toBe('new')
+    expect(await errnoOf(stat(`${mnt}/r/old.txt`))).toBe('ENOENT')
+    expect(await errnoOf(rmdir(`${mnt}/r`))).toBe('ENOTEMPTY')
+    expect(await errnoOf(mkdir(`${mnt}/r/x`))).toBe('EEXIST')
+    expect(await errnoOf(readFile(`${mnt}/r`))).toBe('EISDIR')
+    expect(await errnoOf(writeFile(`${mnt}/r/x/moved.txt/no`, 'x'))).toBe('ENOTDIR')
+    await rm(`${mnt}/r/x/moved.txt`)
+    await rmdir(`${mnt}/r/x`)
+    expect(await errnoOf(stat(`${mnt}/r/x`))).toBe('ENOENT')
+  })
+
+  it('keeps symlinks as UnixFS symlinks, and chmod', async () => {
+    await writeFile(`${mnt}/target.txt`, 'pointed at')
+    await symlink('target.txt', `${mnt}/link`)
+    expect(await readlink(`${mnt}/link`)).toBe('target.txt')
+    expect(await readFile(`${mnt}/link`, 'utf8')).toBe('pointed at')
+    expect((await lstat(`${mnt}/link`)).isSymbolicLink()).toBe(true)
+    await sh(`chmod 750 ${mnt}/target.txt`, work)
+    expect((await stat(`${mnt}/target.txt`)).mode & 0o777).toBe(0o750)
+    await sh(`python3 -c "import os,sys; fd=os.open(sys.argv[1], os.O_RDONLY); os.fsync(fd)" ${mnt}`, work)
+    const ls = await cluster.cairn(['ls', '/ipns/self'])
+    expect(ls.stdout.toString()).toMatch(/link -> target\.txt|link/)
+  })
+
+  it('refuses writes under ipfs/ with EROFS, and reads any CID there', async () => {
+    const bytes = randomBytes(300_000)
+    const put = await cluster.cairn(['put', '-', '-q'], { input: bytes })
+    const cid = put.stdout.toString().trim()
+    expect((await readFile(`${mnt}/ipfs/${cid}`)).equals(bytes)).toBe(true)
+    expect(await errnoOf(writeFile(`${mnt}/ipfs/${cid}`, 'x'))).toBe('EROFS')
+    expect(await errnoOf(writeFile(`${mnt}/ipfs/new`, 'x'))).toBe('EROFS')
+    expect(await errnoOf(mkdir(`${mnt}/ipfs/d`))).toBe('EROFS')
+  })
+
+  it('after close, cairn get /ipns/<name>/path has the bytes, and a second mount sees them', async () => {
+    const bytes = randomBytes(3 * 1024 * 1024 + 17)
+    await writeFile(`${mnt}/shared.bin`, bytes)
+    const got = await cluster.cairn(['cat', '/ipns/self/shared.bin'])
+    expect(got.code, got.stderr).toBe(0)
+    expect(got.stdout.equals(bytes)).toBe(true)
+    const cid = (await sh(`python3 -c "import os,sys; print(os.getxattr(sys.argv[1], 'user.cairn.cid').decode())" ${mnt}/shared.bin`, work)).stdout.trim()
+    expect(cid).toMatch(/^bafy/)
+
+    const second = await mountAt(path.join(work, 'second'))
+    expect((await readFile(path.join(work, 'second', 'shared.bin'))).equals(bytes)).toBe(true)
+    // close-to-open the other way: a change made in the second mount shows in the first after the attribute timeout
+    await writeFile(path.join(work, 'second', 'from-second.txt'), 'hello from the second mount')
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    expect(await readFile(`${mnt}/from-second.txt`, 'utf8')).toBe('hello from the second mount')
+    expect(await second.stop()).toBe(0)
+  })
+
+  it('survives an fsx-style randomized exerciser against a model file', async () => {
+    const seed = Number(process.env.FSX_SEED ?? 20261124)
+    const result = await runFsx({
+      file: `${mnt}/fsx.bin`,
+      model: path.join(work, 'fsx-model.bin'),
+      seed,
+      ops: Number(process.env.FSX_OPS ?? 3000),
+      maxSize: 2 * 1024 * 1024,
+      maxLength: 96 * 1024,
+      reopenEvery: 0
+    })
+    expect(result.reads).toBeGreaterThan(1000)
+    // what was closed is what the cluster has
+    const got = await cluster.cairn(['cat', '/ipns/self/fsx.bin'])
+    expect(got.stdout.equals(await readFile(path.join(work, 'fsx-model.bin')))).toBe(true)
+  }, 600_000)
+
+  it('after kill -9 mid-write, fsynced data is intact and nothing half-written is published', async () => {
+    const dir = path.join(work, 'killed')
+    const victim = await mountAt(dir)
+    const durable = randomBytes(2 * 1024 * 1024)
+    const fh = await open(`${dir}/durable.bin`, 'w')
+    await fh.write(durable)
+    await fh.sync()
+    // a second file is half-written and never closed
+    const half = await open(`${dir}/half.bin`, 'w')
+    await half.write(randomBytes(1024 * 1024))
+    // more bytes into the fsynced file, after its fsync
+    await fh.write(randomBytes(4096))
+    await victim.kill9()
+    await fh.close().catch(() => {})
+    await half.close().catch(() => {})
+    expect(await errnoOf(stat(dir))).toBe('ENOTCONN')
+
+    // the next mount cleans up the dead one and shows exactly what was fsynced
+    const again = await mountAt(dir)
+    expect((await readFile(`${dir}/durable.bin`)).equals(durable)).toBe(true)
+    expect(await errnoOf(stat(`${dir}/half.bin`))).toBe('ENOENT')
+    expect(await again.stop()).toBe(0)
+  })
+
+  it('unmounts on SIGTERM after publishing, and cairn unmount stops a mount', async () => {
+    const dir = path.join(work, 'third')
+    const third = await mountAt(dir)
+    await writeFile(`${dir}/last.txt`, 'written just before unmount')
+    const unmount = await cluster.cairn(['unmount', dir])
+    expect(unmount.code, unmount.stderr).toBe(0)
+    expect(await third.exited).toBe(0)
+    const got = await cluster.cairn(['cat', '/ipns/self/last.txt'])
+    expect(got.stdout.toString()).toBe('written just before unmount')
+  })
+})

@@ -123,9 +123,21 @@ export class ReplicationMonitor {
     this.touch(mh)
   }
 
-  /** A datanode reported a copy gone. */
+  /** A datanode reported a copy gone (deleted, lost, or found corrupt). */
   replicaRemoved (mh: Uint8Array, datanode: number): void {
     const key = keyOf(mh)
+    // a copy ordered from this datanode cannot happen now (its copy was the
+    // rotten one, typically): forget it at once rather than at its deadline,
+    // or the block waits a whole pending timeout before another source is tried
+    const pending = this.pending.get(key)
+    if (pending?.source === datanode) {
+      for (const t of pending.targets) {
+        this.release(pending.source)
+        this.release(t)
+      }
+      this.pending.delete(key)
+      this.moves.delete(key)
+    }
     for (const map of [this.deleting, this.condemned]) {
       const set = map.get(key)
       if (set === undefined) continue

@@ -119,6 +119,33 @@ describe('replication monitor', () => {
     expect(monitor.counts).toMatchObject({ underReplicated: 0, healthy: 1 })
   })
 
+  it('when the source of a copy turns out to hold a rotten copy, the copy is ordered from another at once', async () => {
+    const [a, b, c] = [register('a'), register('b'), register('c')]
+    const mh = await block(1)
+    for (const d of [a, b, c]) state.blocks.addReplica(mh, 100, d)
+    state.blocks.setWant(mh, 3)
+    monitor.tick(true)
+
+    // c reports its copy corrupt; the namenode cannot know yet that another copy is rotten too
+    state.blocks.removeReplica(mh, c)
+    monitor.replicaRemoved(mh, c)
+    monitor.tick(true)
+    const fromA = commands(a)
+    const fromB = commands(b)
+    expect(fromA.length + fromB.length).toBe(1)
+    const [source, other] = fromA.length === 1 ? [a, b] : [b, a]
+
+    // the source finds its own copy rotten when it reads it for the transfer
+    state.blocks.removeReplica(mh, source)
+    monitor.replicaRemoved(mh, source)
+    monitor.tick(true)
+    const [order] = commands(other)
+    expect(order?.kind).toBe('replicate')
+    // both c and the source get the good copy now, not after the first order's 60 s timeout
+    const ids = (order?.kind === 'replicate' ? order.targets.map((t) => t.id) : []).sort()
+    expect(ids).toEqual([state.registry.at(c)!.id, state.registry.at(source)!.id].sort())
+  })
+
   it('repairs the block down to its last copy before one with two left', async () => {
     const [a, b, c, d] = [register('a'), register('b'), register('c'), register('d')]
     const lonely = await block(1)

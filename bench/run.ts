@@ -26,9 +26,10 @@ import { clusterSuite } from './suites/cluster.ts'
 import { namenodeMemorySuite } from './suites/namenode-memory.ts'
 import { repairSuite } from './suites/repair.ts'
 import { namingSuite } from './suites/naming.ts'
+import { gatewaySuite } from './suites/gateway.ts'
 import { fuseSuite } from './suites/fuse.ts'
 
-const SUITES: Suite[] = [clusterSuite, namenodeMemorySuite, repairSuite, namingSuite, fuseSuite]
+const SUITES: Suite[] = [clusterSuite, namenodeMemorySuite, repairSuite, namingSuite, fuseSuite, gatewaySuite]
 
 async function main (): Promise<void> {
   const options = readOptions()

@@ -20,6 +20,9 @@ import { registerKey } from './commands/key.ts'
 import { registerName } from './commands/name.ts'
 import { registerFiles } from './commands/files.ts'
 import { registerMount } from './commands/mount.ts'
+import { registerExport } from './commands/export.ts'
+import { registerImport } from './commands/import.ts'
+import { registerGateway } from './commands/gateway.ts'
 import { EXIT, exitCodeOf, printError } from './support/errors.ts'
 
 // Services receive blocks in fresh socket buffers that V8 counts as external
@@ -64,6 +67,9 @@ export function buildProgram (): Command {
   registerName(program)
   registerFiles(program)
   registerMount(program)
+  registerExport(program)
+  registerImport(program)
+  registerGateway(program)
   registerFsck(program)
   registerGc(program)
   registerBalance(program)

@@ -10,6 +10,7 @@ import type { CairnConfig } from '../../core/index.ts'
 import { countArg, portArg, replicationArg } from '../support/args.ts'
 import { ServiceProcess } from '../support/child.ts'
 import { ensureClusterKey } from '../support/cluster-key.ts'
+import { parseListen } from './gateway.ts'
 
 /**
  * glibc malloc settings for datanodes. Node's TLS (SSL_MODE_RELEASE_BUFFERS)
@@ -29,6 +30,8 @@ interface UpFlags {
   datanodes?: number
   port?: number
   replication?: number
+  /** `host:port` for the gateway, or false for none (`--no-gateway`). */
+  gateway?: string | false
 }
 
 export function registerUp (program: Command): void {
@@ -38,6 +41,8 @@ export function registerUp (program: Command): void {
     .option('--datanodes <n>', 'how many datanodes (default 3; remembered)', countArg(1, 64))
     .option('--port <port>', `namenode port (default ${DEFAULT_NAMENODE_PORT}, or a free one if taken; remembered)`, portArg)
     .option('--replication <n>', 'default copies per put (default 3; remembered)', replicationArg)
+    .option('--gateway <host:port>', 'where the HTTP gateway and status page listen (default 127.0.0.1:8080, or a free port if taken)')
+    .option('--no-gateway', 'do not start the HTTP gateway')
     .addHelpText('after', `
 Examples:
   cairn up                      # ./.cairn, 3 datanodes
@@ -122,9 +127,26 @@ async function up (flags: UpFlags): Promise<void> {
     await Promise.all(services.slice(1).map(async (s) => await s.start()))
     if (interrupted) throw new AbortedError('interrupted')
 
+    let gatewayUrl: string | undefined
+    if (flags.gateway !== false) {
+      const listen = parseListen(typeof flags.gateway === 'string' ? flags.gateway : undefined)
+      if (typeof flags.gateway !== 'string') listen.port = await preferredPort(listen.port)
+      const gateway = new ServiceProcess({
+        name: 'gateway',
+        args: ['gateway', '--config', configFile, '--listen', `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`],
+        logFile: path.join(logs, 'gateway.log'),
+        readyTimeoutMs: 30_000,
+        onEvent
+      })
+      services.push(gateway)
+      gatewayUrl = String((await gateway.start()).url)
+      if (interrupted) throw new AbortedError('interrupted')
+    }
+
     say(`Cairn is up: a namenode and ${plural(config.datanodes.count, 'datanode')}, data in ${dataDir}`)
     say(`  namenode   ${address}`)
-    say(`  datanodes  ${services.slice(1).map((s) => shortId(String(s.ready.id))).join(', ')}`)
+    say(`  datanodes  ${services.slice(1, 1 + config.datanodes.count).map((s) => shortId(String(s.ready.id))).join(', ')}`)
+    if (gatewayUrl !== undefined) say(`  gateway    ${gatewayUrl} (cluster status; /ipfs/<cid>, /ipns/<name>)`)
     say(`  config     ${configFile} (cairn commands in ${path.dirname(dataDir)} and below find it)`)
     say(`  logs       ${logs}`)
     if (created) say(`  key        ${keyFile} (new; nodes without it cannot join)`)

@@ -83,7 +83,7 @@ export async function put (ctx: ClientContext, source: ImportCandidateStream, op
 }
 
 /** Splits DAG nodes into requests well under the frame limit. */
-function * dagChunks (nodes: DagNode[]): Generator<DagNode[]> {
+export function * dagChunks (nodes: DagNode[]): Generator<DagNode[]> {
   const limit = Math.floor(MAX_FRAME_BYTES / 2)
   let chunk: DagNode[] = []
   let bytes = 0

@@ -1,0 +1,10 @@
+/** CAR files: export a DAG from the cluster, import (verified) into it. */
+export { walkDag } from './walk.ts'
+export type { Block, WalkInit } from './walk.ts'
+export { CAR_CONTENT_TYPE, carHeader, carBlockPrefix, encodeCar } from './encode.ts'
+export { carBlocks, scanCars, missingBelow } from './scan.ts'
+export type { CarScan } from './scan.ts'
+export { exportCar } from './export.ts'
+export type { CarExport } from './export.ts'
+export { importCars } from './import.ts'
+export type { CarImportInit, CarImportResult, ImportedRoot } from './import.ts'

@@ -281,3 +281,10 @@ export class DirectoryNotEmptyError extends CairnError {
   override name = 'DirectoryNotEmptyError'
 }
 registerErrorClass(DirectoryNotEmptyError)
+
+/** A mount point that cannot be used (missing, not a directory, already mounted, not mounted). */
+export class MountError extends CairnError {
+  static override readonly code = 'ERR_MOUNT'
+  override name = 'MountError'
+}
+registerErrorClass(MountError)

@@ -11,11 +11,8 @@ export class PosixError extends CairnError {
   }
 }
 
-/** A mount point that cannot be used (not a directory, busy, not mounted). */
-export class MountError extends CairnError {
-  static override readonly code = 'ERR_MOUNT'
-  override name = 'MountError'
-}
+// lives in core so the CLI can map it to an exit code without loading the FUSE binding
+export { MountError } from '../core/index.ts'
 
 export function posix (errno: string, message: string): PosixError {
   return new PosixError(errno, message)

@@ -62,6 +62,8 @@ export async function cleanStaleMount (mountpoint: string, log: (line: string) =
     await stat(mountpoint)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new MountError(`${mountpoint} does not exist`, { hint: `create it first: mkdir -p ${mountpoint}` })
+    if (code === 'EACCES') throw new MountError(`${mountpoint} cannot be reached: permission denied`, { hint: 'mount on a directory you own' })
     if (code !== 'ENOTCONN' && code !== 'ECONNABORTED') throw err
     log(`${mountpoint}: cleaning up a mount left by a process that stopped`)
     await run('fusermount', ['-uz', mountpoint])

@@ -1,7 +1,7 @@
 import {
   AbortedError, AlreadyExistsError, ConflictError, DirectoryNotEmptyError, InvalidRecordError, KeyError, BlockCorruptError, BlockNotFoundError, BlockTooLargeError, CairnError, ClusterKeyError, ConfigError,
   DataDirLockedError, DatanodeUnreachableError, DiskFullError, IncompleteDagError, InvalidArgumentError,
-  InvalidCidError, InvalidPathError, LocalFileError, NamenodeUnreachableError, NoClusterError, NoDatanodesError,
+  InvalidCidError, InvalidPathError, LocalFileError, MountError, NamenodeUnreachableError, NoClusterError, NoDatanodesError,
   NotADirectoryError, NotAFileError, NotFoundError, PinNotFoundError, ProtocolError, SafeModeError, TimeoutError,
   UnsupportedHashError
 } from '../../core/index.ts'
@@ -50,6 +50,7 @@ const TABLE: Array<[typeof CairnError, number]> = [
   [KeyError, EXIT.usage],
   [AlreadyExistsError, EXIT.usage],
   [DirectoryNotEmptyError, EXIT.usage],
+  [MountError, EXIT.usage],
   [AbortedError, EXIT.interrupted]
 ]
 

@@ -92,6 +92,14 @@ describe('errors a user can hit', () => {
     }
   })
 
+  it('mount points that cannot be used', async () => {
+    expectCleanError(await cluster.cairn(['mount', path.join(cluster.dir, 'no-such-dir')]), 2, /no-such-dir does not exist[\s\S]*mkdir -p/)
+    const file = path.join(cluster.dir, 'a-file')
+    await writeFile(file, 'x')
+    expectCleanError(await cluster.cairn(['mount', file]), 2, /is not a directory/)
+    expectCleanError(await cluster.cairn(['unmount', cluster.dir]), 2, /is not mounted/)
+  })
+
   it('usage mistakes: unknown command, bad option values', async () => {
     const unknown = await runCairn(['frobnicate'])
     expect(unknown.code).toBe(2)

@@ -142,6 +142,14 @@ describe('cairn export', () => {
     const imp = await cluster.cairn(['import', out])
     expect(imp.code, imp.stderr).toBe(0)
     expect(imp.stdout.toString().trim()).toBe(root)
+    // the same CAR piped in, as `ipfs dag export | cairn import -`
+    expect((await cluster.cairn(['pin', 'rm', root])).code).toBe(0)
+    const piped = await cluster.cairn(['import', '-'], { input: car })
+    expect(piped.code, piped.stderr).toBe(0)
+    expect(piped.stdout.toString().trim()).toBe(root)
+    const twice = await cluster.cairn(['import', '-', '-'], { input: car })
+    expect(twice.code).toBe(2)
+    expect(twice.stderr).toContain('only once')
     const again = await cluster.cairn(['export', root])
     expect(Buffer.compare(again.stdout, car)).toBe(0)
 

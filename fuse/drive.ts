@@ -8,6 +8,8 @@ import { NodeTable, nodeFromBlock, segments } from './node-table.ts'
 import type { FsNode } from './node-table.ts'
 import { OpenFile } from './open-file.ts'
 import { Publisher } from './publisher.ts'
+import { StoreBatcher } from './store-batcher.ts'
+import type { ImportCandidate } from 'ipfs-unixfs-importer'
 
 export interface DriveInit {
   client: CairnClient
@@ -18,10 +20,20 @@ export interface DriveInit {
   /** Batching window for metadata changes nobody waits on. */
   debounceMs: number
   spoolDir: string
+  /**
+   * Write-back: `close` returns once the file is in the local spool; its
+   * blocks are stored and the name published in the background, in order
+   * with the other changes. `fsync` and unmount still wait for the
+   * cluster. What a crash interrupts is lost, as with any write-back
+   * cache. Default false: close returns only once stored and published.
+   */
+  writeback?: boolean
   log: (line: string) => void
 }
 
 const O_ACCMODE = 3
+/** Write-back files closed but not yet published, at most: past it a close waits (each holds a spool file open). */
+const WRITEBACK_MAX_FILES = 256
 /** While our own changes are in flight, another writer's are looked for this often. */
 const RECHECK_MS = 250
 const O_RDONLY = 0
@@ -46,6 +58,9 @@ export class Drive {
   private checkedMs = 0
   private checking?: Promise<void>
   private readonly startMs = Date.now()
+  private readonly batcher: StoreBatcher
+  private backgroundFiles = 0
+  private backgroundWaiters: Array<() => void> = []
 
   private constructor (init: DriveInit, table: NodeTable, sequence: bigint | undefined) {
     this.init = init
@@ -53,6 +68,11 @@ export class Drive {
     this.table = table
     this.knownSequence = sequence
     this.checkedMs = Date.now()
+    this.batcher = new StoreBatcher({
+      store: async (files) => await init.tree.storeFiles(files, randomUUID()),
+      maxFiles: WRITEBACK_MAX_FILES,
+      maxBytes: 64 * 1024 * 1024
+    })
     this.publisher = new Publisher({
       tree: init.tree,
       debounceMs: init.debounceMs,
@@ -84,6 +104,9 @@ export class Drive {
   /** Close-to-open: at most every attrTimeoutMs, see whether another writer moved the name on. */
   private async fresh (): Promise<void> {
     if (Date.now() - this.checkedMs < this.init.attrTimeoutMs) return
+    // with our own changes in flight the view cannot be reloaded anyway: no round trip (and no
+    // wait on it) until they are out; the check after that picks up other writers' changes
+    if (!this.publisher.idle || this.backgroundFiles > 0) return
     this.checking ??= (async () => {
       try {
         const record = await currentRecord(this.init.client.context, this.init.tree.name)
@@ -200,29 +223,73 @@ export class Drive {
     }
   }
 
-  /** Stores the file and waits for the publish that carries it. */
+  /** Stores the file and waits for the publish that carries it (write-back: queues that, and returns). */
   async flush (fh: number): Promise<void> {
-    await this.publishFile(this.file(fh))
+    const file = this.file(fh)
+    if (this.init.writeback !== true) { await this.publishFile(file); return }
+    while (this.backgroundFiles >= WRITEBACK_MAX_FILES) await new Promise<void>((resolve) => { this.backgroundWaiters.push(resolve) })
+    this.publishInBackground(file)
   }
 
   async fsync (fh: number): Promise<void> {
     const file = this.file(fh)
     await file.sync()
+    // write-back: what earlier closes queued must be out too before fsync may succeed
+    await file.flushing
+    if (file.published !== undefined) await this.publisher.waitFor(file.published)
     await this.publishFile(file)
+  }
+
+  /**
+   * Write-back close: the put is queued now, in order with later renames
+   * and removals, while its blocks are stored; the spool stays (and serves
+   * reads) until then.
+   */
+  private publishInBackground (file: OpenFile): void {
+    if (!file.dirty || file.detached) return
+    const version = file.version
+    const stored = file.flushing.then(async () => await this.batcher.store(() => this.candidateOf(file), file.node.size))
+    file.flushing = stored.then(() => {}, (err: Error) => { this.init.log(`${file.path}: could not be stored (${err.message})`) })
+    const path = file.path
+    const ticket = this.publisher.enqueue(stored.then((cid) => ({ op: 'put' as const, path, cid })))
+    file.published = ticket
+    this.backgroundFiles++
+    let cid: CID | undefined
+    void stored.then((c) => { cid = c }, () => {})
+    // waited on from now, so it settles before anyone who starts waiting later (unmount's drain)
+    // looks at `dirty`; by the time the ticket is out the store has settled too
+    void this.publisher.whenPublished(ticket).then(() => {
+      if (cid === undefined) return // not stored: the edit was dropped; the file stays dirty for a retry
+      file.node.cid = cid
+      if (file.version === version) file.dirty = false
+    }, () => {}).finally(() => {
+      this.backgroundFiles--
+      this.backgroundWaiters.shift()?.()
+    })
+  }
+
+  private async storeSpool (file: OpenFile): Promise<CID> {
+    return await this.init.tree.storeFile(this.candidateOf(file), randomUUID())
+  }
+
+  /** The file as the importer takes it: the spool's bytes, mode and mtime. */
+  private candidateOf (file: OpenFile): ImportCandidate[] {
+    const spool = file.spoolPath
+    // never store an empty file in place of bytes that were written
+    if (spool === undefined && file.node.size > 0) throw posix('EIO', `${file.path}: its spool file is gone; nothing stored`)
+    const mtimeMs = file.node.mtimeMs
+    return [{
+      content: spool === undefined ? new Uint8Array(0) : createReadStream(spool, { highWaterMark: 1024 * 1024 }),
+      mode: file.node.mode,
+      mtime: { secs: BigInt(Math.floor(mtimeMs / 1000)), nsecs: Math.floor((mtimeMs % 1000) * 1e6) }
+    }]
   }
 
   private async publishFile (file: OpenFile): Promise<void> {
     const run = file.flushing.then(async () => {
       if (!file.dirty || file.detached) return
       const version = file.version
-      const spool = file.spoolPath
-      const lease = randomUUID()
-      const mtimeMs = file.node.mtimeMs
-      const cid: CID = await this.init.tree.storeFile([{
-        content: spool === undefined ? new Uint8Array(0) : createReadStream(spool, { highWaterMark: 1024 * 1024 }),
-        mode: file.node.mode,
-        mtime: { secs: BigInt(Math.floor(mtimeMs / 1000)), nsecs: Math.floor((mtimeMs % 1000) * 1e6) }
-      }], lease)
+      const cid = await this.storeSpool(file)
       if (file.detached) return
       await this.publisher.waitFor(this.publisher.enqueue({ op: 'put', path: file.path, cid }))
       file.node.cid = cid
@@ -237,6 +304,17 @@ export class Drive {
     if (file === undefined) return
     this.handles.delete(fh)
     if (--file.refs > 0) return
+    if (this.init.writeback === true && file.published !== undefined) {
+      // the spool serves reads until the background store has read it; a failed store keeps it for unmount's retry
+      const ticket = file.published
+      void file.flushing.then(async () => {
+        await this.publisher.whenPublished(ticket).catch(() => {})
+        if (file.refs > 0 || (file.dirty && !file.detached)) return
+        if (this.open.get(file.path) === file) this.open.delete(file.path)
+        await file.close()
+      })
+      return
+    }
     if (this.open.get(file.path) === file) this.open.delete(file.path)
     if (file.dirty && !file.detached) {
       // close already reported the failed flush; one more try before the spool goes
@@ -353,6 +431,9 @@ export class Drive {
 
   /** Waits until every change made so far is published (fsyncdir, unmount). */
   async drain (): Promise<void> {
+    // write-back: let the stores and puts already queued go out first
+    for (const file of [...this.open.values()]) await file.flushing
+    await this.publisher.waitFor().catch(() => {})
     for (const file of [...this.open.values()]) {
       if (file.dirty) await this.publishFile(file).catch((err: Error) => { this.init.log(`${file.path}: ${err.message}`) })
     }

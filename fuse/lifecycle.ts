@@ -31,6 +31,8 @@ export interface MountInit {
   clusterTimeoutMs?: number
   /** Where files being written are spooled (a per-process directory goes inside). */
   spoolDir: string
+  /** close returns once the file is spooled locally; storing and publishing follow (see DriveInit). Default false. */
+  writeback?: boolean
   log?: (line: string) => void
   debug?: boolean
 }
@@ -122,6 +124,7 @@ export async function mountDrive (init: MountInit): Promise<MountedDrive> {
     attrTimeoutMs,
     debounceMs: init.debounceMs ?? 50,
     spoolDir,
+    writeback: init.writeback === true,
     log
   })
   const ops = createOperations({

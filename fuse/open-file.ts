@@ -29,6 +29,8 @@ export class OpenFile {
   detached = false
   /** Flushes of this file, one at a time. */
   flushing: Promise<void> = Promise.resolve()
+  /** Write-back: the publisher's ticket for the last queued put of this file. */
+  published?: number
   private spool?: { file: string, handle: FileHandle }
   private spooling?: Promise<void>
   private reader?: RangeReader

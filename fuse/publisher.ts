@@ -13,7 +13,14 @@ export interface PublisherInit {
   onPublished: (root: CID, sequence: bigint, edits: number) => void
 }
 
-interface Queued { edit: TreeEdit, ticket: number }
+/**
+ * An edit, or one still being prepared (write-back: the file's blocks are
+ * being stored). A pending edit keeps its place in the order: a rename
+ * queued after it is applied after it.
+ */
+type EditOrPending = TreeEdit | Promise<TreeEdit>
+
+interface Queued { edit: EditOrPending, ticket: number, dropped?: boolean }
 
 /**
  * Turns a mount's changes into publishes of the name: edits queue in
@@ -42,8 +49,8 @@ export class Publisher {
     return this.queue.length === 0 && this.running === undefined
   }
 
-  /** Queues an edit; returns its ticket for `waitFor`. */
-  enqueue (edit: TreeEdit): number {
+  /** Queues an edit (or one being prepared); returns its ticket for `waitFor`. */
+  enqueue (edit: EditOrPending): number {
     const ticket = this.nextTicket++
     this.queue.push({ edit, ticket })
     this.schedule(this.init.debounceMs)
@@ -56,6 +63,12 @@ export class Publisher {
     const done = new Promise<void>((resolve, reject) => { this.waiters.push({ ticket, resolve, reject }) })
     this.schedule(0)
     await done
+  }
+
+  /** Like waitFor, but leaves the timing to the debounce (write-back closes batch up). */
+  async whenPublished (ticket: number): Promise<void> {
+    if (ticket < this.publishedBelow) return
+    await new Promise<void>((resolve, reject) => { this.waiters.push({ ticket, resolve, reject }) })
   }
 
   private schedule (delayMs: number): void {
@@ -82,7 +95,24 @@ export class Publisher {
     if (batch.length === 0) return
     const last = (batch.at(-1) as Queued).ticket
     try {
-      const published = await this.init.tree.apply(batch.map((q) => q.edit), randomUUID())
+      const edits: TreeEdit[] = []
+      for (const q of batch) {
+        if (q.dropped === true) continue
+        try {
+          q.edit = await q.edit
+          edits.push(q.edit)
+        } catch (err) {
+          // a write-back file whose blocks could not be stored: the rest of the batch still goes out
+          q.dropped = true
+          this.init.log(`a change could not be prepared and is dropped: ${(err as Error).message}`)
+        }
+      }
+      if (edits.length === 0) {
+        this.publishedBelow = last + 1
+        this.settle((w) => w.ticket <= last, undefined)
+        return
+      }
+      const published = await this.init.tree.apply(edits, randomUUID())
       this.failures = 0
       this.publishedBelow = last + 1
       this.init.onPublished(published.root, BigInt(published.sequence), batch.length)

@@ -11,6 +11,7 @@ interface MountFlags {
   ipfs?: boolean
   attrTimeout: string
   spool?: string
+  writeback?: boolean
   debug?: boolean
 }
 
@@ -23,11 +24,12 @@ export function registerMount (program: Command): void {
     .option('--ipfs', 'also show ipfs/<cid>/... and ipns/<name>/... (read-only) at the root')
     .option('--attr-timeout <ms>', 'how long attributes are cached, and how often another mount\'s changes are looked for', '1000')
     .option('--spool <dir>', 'where files being written are kept until stored (default: spool/ beside the config)')
+    .option('--writeback', 'close returns once the file is in the local spool; it is stored and published in the background (fsync and unmount still wait; a crash loses what was not yet stored)')
     .option('--debug', 'log every FUSE call')
     .addHelpText('after', `
 Stays in the foreground; Ctrl-C or SIGTERM publishes what was written, then unmounts.
 close() and fsync() return once the file is stored at its replication and the name
-is published. Other mounts of the same name see a closed file on their next open,
+is published (with --writeback, close returns at once and only fsync waits). Other mounts of the same name see a closed file on their next open,
 after at most --attr-timeout.
 
 Examples:
@@ -46,6 +48,7 @@ Examples:
           views: flags.ipfs === true,
           attrTimeoutMs: Number(flags.attrTimeout),
           spoolDir: flags.spool ?? path.join(path.dirname(settings.configFile), 'spool'),
+          writeback: flags.writeback === true,
           debug: flags.debug === true
         })
         process.stdout.write(`mounted /ipns/${mounted.name} at ${mounted.mountpoint}${flags.ro === true ? ' (read-only)' : ''}\n`)

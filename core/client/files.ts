@@ -172,6 +172,25 @@ export class NameTree {
   }
 
   /**
+   * Stores several files in one round: their blocks share the writer's
+   * batches (one placement, one transfer and one sync per batch instead of
+   * per file) and their DAG nodes one index call. Returns each root.
+   */
+  async storeFiles (contents: ImportCandidateStream[], lease: string): Promise<CID[]> {
+    const writer = this.writer(lease)
+    const roots: CID[] = []
+    const nodes: Array<{ cid: CID, bytes?: Uint8Array }> = []
+    for (const content of contents) {
+      const summary = await importDag(content, writer, { profile: this.init.profile ?? DEFAULT_PROFILE, ...(this.init.signal === undefined ? {} : { signal: this.init.signal }) })
+      roots.push(summary.root)
+      nodes.push(...summary.dagNodes)
+    }
+    await writer.flush()
+    await this.index(nodes, lease)
+    return roots
+  }
+
+  /**
    * Several edits as one change and one publish (a mount batches what its
    * programs did since the last publish). Replayed on top of another
    * writer's root after a conflict, so each edit is lenient where a replay

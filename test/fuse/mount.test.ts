@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, readFile, readlink, rename, rm, mkdir, rmdir, writeFile, symlink, stat, open, lstat } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, readlink, rename, rm, mkdir, rmdir, writeFile, symlink, stat, open, lstat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Keystore } from '../../core/index.ts'
 import { TestCluster } from '../helpers/cluster.ts'
 import { runFsx } from './fsx.ts'
 import { MountProcess, forceUnmount, sh } from './mount-process.ts'
@@ -172,6 +173,51 @@ describe('cairn mount', () => {
     expect((await readFile(`${dir}/durable.bin`)).equals(durable)).toBe(true)
     expect(await errnoOf(stat(`${dir}/half.bin`))).toBe('ENOENT')
     expect(await again.stop()).toBe(0)
+  })
+
+  it('--writeback: close returns at once, reads see the writes, order is kept, fsync and unmount wait for the cluster', async () => {
+    expect((await cluster.cairn(['key', 'gen', 'wb'])).code).toBe(0)
+    const dir = path.join(work, 'wb')
+    const wb = await mountAt(dir, ['--name', 'wb', '--writeback'])
+    const files = Array.from({ length: 40 }, (_, i) => ({ name: `small-${i}.txt`, bytes: randomBytes(100 + i * 97) }))
+    files.push({ name: 'big.bin', bytes: randomBytes(2 * 1024 * 1024 + 5) })
+    for (const f of files) await writeFile(`${dir}/${f.name}`, f.bytes)
+    // read-your-writes while the stores run behind
+    for (const f of files) expect((await readFile(`${dir}/${f.name}`)).equals(f.bytes)).toBe(true)
+    // an editor's save (write a temporary file, then rename it over) and a removal right after a close
+    await writeFile(`${dir}/doc.txt`, 'first')
+    await writeFile(`${dir}/doc.tmp`, 'second version')
+    await rename(`${dir}/doc.tmp`, `${dir}/doc.txt`)
+    await writeFile(`${dir}/gone.txt`, 'short-lived')
+    await rm(`${dir}/gone.txt`)
+    // fsync waits for the cluster: another client sees the bytes as soon as it returns
+    const handle = await open(`${dir}/synced.bin`, 'w')
+    const synced = randomBytes(300_000)
+    await handle.write(synced)
+    await handle.sync()
+    const wbName = (await new Keystore(path.join(cluster.dir, '.cairn', 'keys')).info('wb')).name.text
+    const early = await cluster.cairn(['cat', `/ipns/${wbName}/synced.bin`])
+    expect(early.code, early.stderr).toBe(0)
+    expect(early.stdout.equals(synced)).toBe(true)
+    await handle.close()
+
+    // unmount publishes everything still queued
+    expect(await wb.stop()).toBe(0)
+    const out = path.join(work, 'wb-out')
+    const got = await cluster.cairn(['get', `/ipns/${wbName}`, '-o', out])
+    expect(got.code, got.stderr.toString()).toBe(0)
+    for (const f of files) expect((await readFile(path.join(out, f.name))).equals(f.bytes), f.name).toBe(true)
+    expect(await readFile(path.join(out, 'doc.txt'), 'utf8')).toBe('second version')
+    expect((await readFile(path.join(out, 'synced.bin'))).equals(synced)).toBe(true)
+    expect((await readdir(out)).sort()).toEqual([...files.map((f) => f.name), 'doc.txt', 'synced.bin'].sort())
+
+    // the exerciser, closing and reopening often, so reads, writes and background stores interleave
+    const again = await mountAt(dir, ['--name', 'wb', '--writeback'])
+    const model = path.join(work, 'fsx-wb-model.bin')
+    await runFsx({ file: `${dir}/fsx.bin`, model, seed: Number(process.env.FSX_SEED ?? 7), ops: 800, maxSize: 1024 * 1024, maxLength: 64 * 1024, reopenEvery: 25 })
+    expect(await again.stop()).toBe(0)
+    const fsx = await cluster.cairn(['cat', `/ipns/${wbName}/fsx.bin`])
+    expect(fsx.stdout.equals(await readFile(model))).toBe(true)
   })
 
   it('unmounts on SIGTERM after publishing, and cairn unmount stops a mount', async () => {

@@ -246,12 +246,20 @@ export class Drive {
    * reads) until then.
    */
   private publishInBackground (file: OpenFile): void {
-    if (!file.dirty || file.detached) return
+    // every close flushes, read-only ones too: only a version not yet queued needs storing
+    if (!file.dirty || file.detached || file.queuedVersion === file.version) return
     const version = file.version
+    file.queuedVersion = version
     const stored = file.flushing.then(async () => await this.batcher.store(() => this.candidateOf(file), file.node.size))
-    file.flushing = stored.then(() => {}, (err: Error) => { this.init.log(`${file.path}: could not be stored (${err.message})`) })
+    file.flushing = stored.then(() => {}, (err: Error) => {
+      this.init.log(`${file.path}: could not be stored (${err.message}); the next close, fsync or unmount tries again`)
+      if (file.queuedVersion === version) file.queuedVersion = undefined
+    })
     const path = file.path
-    const ticket = this.publisher.enqueue(stored.then((cid) => ({ op: 'put' as const, path, cid })))
+    const edit = stored.then((cid) => ({ op: 'put' as const, path, cid }))
+    // the publisher awaits it in its turn and handles a failure there; until then it must not count as unhandled
+    edit.catch(() => {})
+    const ticket = this.publisher.enqueue(edit)
     file.published = ticket
     this.backgroundFiles++
     let cid: CID | undefined
@@ -309,7 +317,8 @@ export class Drive {
       const ticket = file.published
       void file.flushing.then(async () => {
         await this.publisher.whenPublished(ticket).catch(() => {})
-        if (file.refs > 0 || (file.dirty && !file.detached)) return
+        // reopened, changed again, or a later close queued another store: that one's release closes it
+        if (file.refs > 0 || (file.dirty && !file.detached) || file.published !== ticket) return
         if (this.open.get(file.path) === file) this.open.delete(file.path)
         await file.close()
       })

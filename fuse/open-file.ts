@@ -31,6 +31,8 @@ export class OpenFile {
   flushing: Promise<void> = Promise.resolve()
   /** Write-back: the publisher's ticket for the last queued put of this file. */
   published?: number
+  /** Write-back: the version that put stores. */
+  queuedVersion?: number
   private spool?: { file: string, handle: FileHandle }
   private spooling?: Promise<void>
   private reader?: RangeReader

@@ -51,11 +51,21 @@ export class StoreBatcher {
           batch.push(this.queue.shift() as Waiting)
           bytes += next.bytes
         }
+        // a file that cannot even be opened fails alone, not its whole round
+        const ready: Array<{ w: Waiting, file: ImportCandidate[] }> = []
+        for (const w of batch) {
+          try {
+            ready.push({ w, file: w.file() })
+          } catch (err) {
+            w.reject(err as Error)
+          }
+        }
+        if (ready.length === 0) continue
         try {
-          const roots = await this.init.store(batch.map((w) => w.file()))
-          batch.forEach((w, i) => { w.resolve(roots[i] as CID) })
+          const roots = await this.init.store(ready.map((r) => r.file))
+          ready.forEach((r, i) => { r.w.resolve(roots[i] as CID) })
         } catch (err) {
-          for (const w of batch) w.reject(err as Error)
+          for (const r of ready) r.w.reject(err as Error)
         }
       }
     } finally {

@@ -173,6 +173,7 @@ describe('cairn mount', () => {
     expect((await readFile(`${dir}/durable.bin`)).equals(durable)).toBe(true)
     expect(await errnoOf(stat(`${dir}/half.bin`))).toBe('ENOENT')
     expect(await again.stop()).toBe(0)
+    expect(again.log).not.toMatch(/could not be stored|dropped/)
   })
 
   it('--writeback: close returns at once, reads see the writes, order is kept, fsync and unmount wait for the cluster', async () => {
@@ -201,8 +202,9 @@ describe('cairn mount', () => {
     expect(early.stdout.equals(synced)).toBe(true)
     await handle.close()
 
-    // unmount publishes everything still queued
+    // unmount publishes everything still queued, and nothing along the way failed to store
     expect(await wb.stop()).toBe(0)
+    expect(wb.log).not.toMatch(/could not be stored|dropped/)
     const out = path.join(work, 'wb-out')
     const got = await cluster.cairn(['get', `/ipns/${wbName}`, '-o', out])
     expect(got.code, got.stderr.toString()).toBe(0)
@@ -216,6 +218,7 @@ describe('cairn mount', () => {
     const model = path.join(work, 'fsx-wb-model.bin')
     await runFsx({ file: `${dir}/fsx.bin`, model, seed: Number(process.env.FSX_SEED ?? 7), ops: 800, maxSize: 1024 * 1024, maxLength: 64 * 1024, reopenEvery: 25 })
     expect(await again.stop()).toBe(0)
+    expect(again.log).not.toMatch(/could not be stored|dropped/)
     const fsx = await cluster.cairn(['cat', `/ipns/${wbName}/fsx.bin`])
     expect(fsx.stdout.equals(await readFile(model))).toBe(true)
   })

@@ -1,7 +1,8 @@
 import type { CID } from 'multiformats/cid'
 import { NotFoundError } from '../core/index.ts'
 import type { FsckCounts, FsckParams, FsckPin, FsckProblem, FsckResult, PinInfo } from '../core/index.ts'
-import { classify } from './health.ts'
+import { classify, tally } from './health.ts'
+import type { BlockHealth } from './health.ts'
 import { pinKey } from './pins.ts'
 import { FLAG_CORRUPT_SEEN, copiesOf, infoOf } from './state.ts'
 import type { NamenodeState } from './state.ts'
@@ -88,17 +89,10 @@ function choosePins (state: NamenodeState, params: FsckParams): PinInfo[] {
   return all
 }
 
-function add (counts: FsckCounts, health: string, size: number): void {
+function add (counts: FsckCounts, health: BlockHealth, size: number): void {
   counts.blocks++
   counts.bytes += size
-  switch (health) {
-    case 'healthy': counts.healthy++; break
-    case 'under-replicated': counts.underReplicated++; break
-    case 'over-replicated': counts.overReplicated++; break
-    case 'misplaced': counts.misplaced++; break
-    case 'missing': counts.missing++; break
-    case 'corrupt': counts.corrupt++; break
-  }
+  tally(counts, health)
 }
 
 function statusOf (counts: FsckCounts): 'HEALTHY' | 'CORRUPT' {

@@ -7,6 +7,29 @@ import type { DatanodeAdminState, DatanodeState } from '../core/index.ts'
  */
 export type BlockHealth = 'healthy' | 'under-replicated' | 'over-replicated' | 'misplaced' | 'missing' | 'corrupt'
 
+/** Counters per health state, as fsck and the monitor's totals keep them. */
+export interface HealthTally {
+  healthy: number
+  underReplicated: number
+  overReplicated: number
+  misplaced: number
+  missing: number
+  corrupt: number
+}
+
+const TALLY_FIELD: Record<BlockHealth, keyof HealthTally> = {
+  healthy: 'healthy',
+  'under-replicated': 'underReplicated',
+  'over-replicated': 'overReplicated',
+  misplaced: 'misplaced',
+  missing: 'missing',
+  corrupt: 'corrupt'
+}
+
+export function tally (counts: HealthTally, health: BlockHealth): void {
+  counts[TALLY_FIELD[health]]++
+}
+
 export interface HolderView {
   state: DatanodeState
   admin: DatanodeAdminState

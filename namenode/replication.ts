@@ -3,8 +3,8 @@ import * as raw from 'multiformats/codecs/raw'
 import * as Digest from 'multiformats/hashes/digest'
 import type { DatanodeCommand } from '../core/index.ts'
 import type { BlockInfo } from './block-index.ts'
-import { classify, repairPriority } from './health.ts'
-import type { BlockHealth, Copies } from './health.ts'
+import { classify, repairPriority, tally } from './health.ts'
+import type { BlockHealth, Copies, HealthTally } from './health.ts'
 import { chooseExcess, chooseTargets } from './placement.ts'
 import type { DatanodeRecord } from './registry.ts'
 import { FLAG_CORRUPT_SEEN, copiesOf } from './state.ts'
@@ -24,14 +24,8 @@ export interface ReplicationInit {
 /** Full scans cost O(blocks): never more often than this, however often rounds run. */
 const MIN_FULL_SCAN_GAP_MS = 1_000
 
-export interface HealthCounts {
+export interface HealthCounts extends HealthTally {
   pinned: number
-  healthy: number
-  underReplicated: number
-  overReplicated: number
-  misplaced: number
-  missing: number
-  corrupt: number
   /** Pinned blocks with at least one readable copy (safe mode's measure). */
   readable: number
 }
@@ -130,14 +124,7 @@ export class ReplicationMonitor {
     // rotten one, typically): forget it at once rather than at its deadline,
     // or the block waits a whole pending timeout before another source is tried
     const pending = this.pending.get(key)
-    if (pending?.source === datanode) {
-      for (const t of pending.targets) {
-        this.release(pending.source)
-        this.release(t)
-      }
-      this.pending.delete(key)
-      this.moves.delete(key)
-    }
+    if (pending?.source === datanode) this.cancel(key, pending)
     for (const map of [this.deleting, this.condemned]) {
       const set = map.get(key)
       if (set === undefined) continue
@@ -361,6 +348,16 @@ export class ReplicationMonitor {
     this.load.set(datanode, (this.load.get(datanode) ?? 0) + 1)
   }
 
+  /** Forgets a copy still in flight, giving back the transfer slots it held. */
+  private cancel (key: string, pending: Pending): void {
+    for (const t of pending.targets) {
+      this.release(pending.source)
+      this.release(t)
+    }
+    this.pending.delete(key)
+    this.moves.delete(key)
+  }
+
   private release (datanode: number): void {
     const n = (this.load.get(datanode) ?? 0) - 1
     if (n <= 0) this.load.delete(datanode)
@@ -375,12 +372,7 @@ export class ReplicationMonitor {
     }
     for (const [key, pending] of this.pending) {
       if (pending.deadlineMs > now) continue
-      for (const t of pending.targets) {
-        this.release(pending.source)
-        this.release(t)
-      }
-      this.pending.delete(key)
-      this.moves.delete(key)
+      this.cancel(key, pending)
       this.fullScanWanted = true
     }
   }
@@ -403,13 +395,7 @@ export class ReplicationMonitor {
   private forget (datanode: number): void {
     this.outbox.delete(datanode)
     for (const [key, pending] of this.pending) {
-      if (pending.source !== datanode && !pending.targets.includes(datanode)) continue
-      for (const t of pending.targets) {
-        this.release(pending.source)
-        this.release(t)
-      }
-      this.pending.delete(key)
-      this.moves.delete(key)
+      if (pending.source === datanode || pending.targets.includes(datanode)) this.cancel(key, pending)
     }
     for (const map of [this.deleting, this.condemned]) {
       for (const [key, set] of map) {
@@ -441,14 +427,7 @@ export class ReplicationMonitor {
 function count (counts: HealthCounts, health: BlockHealth, copies: Copies): void {
   counts.pinned++
   if (copies.good.length + copies.retiring.length > 0) counts.readable++
-  switch (health) {
-    case 'healthy': counts.healthy++; break
-    case 'under-replicated': counts.underReplicated++; break
-    case 'over-replicated': counts.overReplicated++; break
-    case 'misplaced': counts.misplaced++; break
-    case 'missing': counts.missing++; break
-    case 'corrupt': counts.corrupt++; break
-  }
+  tally(counts, health)
 }
 
 function emptyCounts (): HealthCounts {

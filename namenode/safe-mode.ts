@@ -1,3 +1,4 @@
+import type { SafeModeStatus } from '../core/index.ts'
 import type { HealthCounts } from './replication.ts'
 
 export interface SafeModeInit {
@@ -5,17 +6,6 @@ export interface SafeModeInit {
   threshold?: number
   /** How long to wait after reaching it, for late reports. Default 5 s. */
   extensionMs?: number
-}
-
-export interface SafeModeStatus {
-  on: boolean
-  /** Why it is on, or how it ended. */
-  reason: string
-  /** Pinned blocks with a reported copy, over all pinned blocks. */
-  reported: number
-  pinned: number
-  threshold: number
-  manual: boolean
 }
 
 /**

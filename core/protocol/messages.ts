@@ -233,7 +233,9 @@ export interface ClusterReport {
 
 export interface SafeModeStatus {
   on: boolean
+  /** Why it is on, or how it ended. */
   reason: string
+  /** Pinned blocks with a reported copy, over all pinned blocks. */
   reported: number
   pinned: number
   threshold: number

@@ -3,9 +3,9 @@ import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { CID } from 'multiformats/cid'
 import { hashMatches, importDag } from '../../core/index.ts'
-import type { ClusterReport, FsckResult } from '../../core/index.ts'
+import type { FsckResult } from '../../core/index.ts'
 import { BlockStore } from '../../datanode/index.ts'
-import { TestCluster } from '../helpers/cluster.ts'
+import { TestCluster, until } from '../helpers/cluster.ts'
 import { pseudoRandomBuffer, sha256 } from '../helpers/data.ts'
 
 let cluster: TestCluster | undefined
@@ -13,10 +13,6 @@ afterEach(async () => {
   await cluster?.stop()
   cluster = undefined
 })
-
-async function report (c: TestCluster): Promise<ClusterReport> {
-  return JSON.parse((await c.cairn(['report', '--json'])).stdout.toString()) as ClusterReport
-}
 
 async function fsck (c: TestCluster): Promise<{ code: number | null, result: FsckResult }> {
   const run = await c.cairn(['fsck', '--json'])
@@ -50,15 +46,6 @@ async function copiesOnDisk (c: TestCluster, cids: CID[], datanodes: number[]): 
   }))
 }
 
-async function until (what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await check()) return
-    await new Promise((resolve) => setTimeout(resolve, 300))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
-
 describe('the cluster keeps every pinned block at its replication factor', () => {
   it('a datanode killed with -9: back to full replication with no command, every byte readable throughout', async () => {
     cluster = await TestCluster.start({ datanodes: 4 })
@@ -79,7 +66,7 @@ describe('the cluster keeps every pinned block at its replication factor', () =>
 
     await c.stopDatanode(2, 'SIGKILL')
     await until('the dead datanode to be noticed and its copies replaced', async () => {
-      const r = await report(c)
+      const r = await c.report()
       return r.datanodes.some((d) => d.state === 'dead') && r.blocks.underReplicated === 0 && r.blocks.pinned > 0
     })
     reading = false
@@ -150,12 +137,12 @@ describe('the cluster keeps every pinned block at its replication factor', () =>
 
     await c.startNamenode()
     await until('safe mode to end by itself', async () => {
-      const r = await report(c).catch(() => undefined)
+      const r = await c.report().catch(() => undefined)
       return r !== undefined && !r.safeMode.on
     })
     // no storm: nothing was under-replicated, so nothing is copied or deleted
     for (let i = 0; i < 5; i++) {
-      const r = await report(c)
+      const r = await c.report()
       expect(r.blocks.pendingCopies).toBe(0)
       await new Promise((resolve) => setTimeout(resolve, 300))
     }
@@ -176,13 +163,13 @@ describe('the cluster keeps every pinned block at its replication factor', () =>
     const cids = await blocksOf(bytes)
     await c.stopDatanode(0, 'SIGKILL')
     await until('repair after the death', async () => {
-      const r = await report(c)
+      const r = await c.report()
       return r.datanodes.some((d) => d.state === 'dead') && r.blocks.underReplicated === 0
     })
     await c.startDatanode(0)
     await c.waitForLive(3)
     await until('the extra copies to be removed', async () => {
-      const r = await report(c)
+      const r = await c.report()
       const copies = await copiesOnDisk(c, cids, [0, 1, 2])
       return r.blocks.overReplicated === 0 && copies.every((n) => n === 2)
     })
@@ -200,7 +187,7 @@ describe('the cluster keeps every pinned block at its replication factor', () =>
       datanodeArgs: (i) => i === 0 ? ['--reserved', '100000GiB'] : []
     })
     const c = cluster
-    const r = await report(c)
+    const r = await c.report()
     const full = r.datanodes.find((d) => d.availableBytes === 0)
     expect(full).toBeDefined()
     const bytes = await pseudoRandomBuffer(3 * 1024 * 1024, 'full')
@@ -221,7 +208,7 @@ describe('the cluster keeps every pinned block at its replication factor', () =>
     await writeFile(file, bytes)
     const put = c.cairn(['put', '-r', '3', file], { timeoutMs: 120_000 })
     // kill a datanode once the put is under way
-    await until('blocks to start arriving', async () => (await report(c)).datanodes.some((d) => d.blocks > 4), 30_000)
+    await until('blocks to start arriving', async () => (await c.report()).datanodes.some((d) => d.blocks > 4), 30_000)
     await c.stopDatanode(1, 'SIGKILL')
     const done = await put
     expect(done.code, done.stderr).toBe(0)

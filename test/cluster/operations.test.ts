@@ -4,9 +4,9 @@ import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { CID } from 'multiformats/cid'
 import { generateClusterKey, importDag } from '../../core/index.ts'
-import type { ClusterReport, FsckResult, GcResult } from '../../core/index.ts'
+import type { FsckResult, GcResult } from '../../core/index.ts'
 import { BlockStore } from '../../datanode/index.ts'
-import { MAIN, TestCluster } from '../helpers/cluster.ts'
+import { MAIN, TestCluster, until } from '../helpers/cluster.ts'
 import { pseudoRandomBuffer, sha256 } from '../helpers/data.ts'
 
 let cluster: TestCluster | undefined
@@ -14,19 +14,6 @@ afterEach(async () => {
   await cluster?.stop()
   cluster = undefined
 })
-
-async function report (c: TestCluster): Promise<ClusterReport> {
-  return JSON.parse((await c.cairn(['report', '--json'])).stdout.toString()) as ClusterReport
-}
-
-async function until (what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await check()) return
-    await new Promise((resolve) => setTimeout(resolve, 300))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 async function putBytes (c: TestCluster, name: string, bytes: Uint8Array, args: string[] = []): Promise<string> {
   const file = path.join(c.dir, name)
@@ -59,7 +46,7 @@ describe('operations', () => {
     expect(start.stdout.toString()).toMatch(/decommission/)
     const done = await c.cairn(['datanode', 'decommission', target, '--wait'], { timeoutMs: 90_000 })
     expect(done.stdout.toString()).toContain('decommissioned: safe to remove')
-    const r = await report(c)
+    const r = await c.report()
     expect(r.datanodes.find((d) => d.id === target)?.admin).toBe('decommissioned')
     expect((await c.cairn(['report'])).stdout.toString()).toContain('decommissioned')
     // every block has its 2 copies without the retired datanode: stop it and read everything
@@ -129,10 +116,10 @@ describe('operations', () => {
     const run = await c.cairn(['balance', '--threshold', '0.0001', '--wait'], { timeoutMs: 90_000 })
     expect(run.code, run.stderr).toBe(0)
     await until('the new datanodes to hold blocks', async () => {
-      const r = await report(c)
+      const r = await c.report()
       return r.datanodes.every((d) => d.blocks > 0) && r.blocks.overReplicated === 0
     })
-    const r = await report(c)
+    const r = await c.report()
     const counts = r.datanodes.map((d) => d.blocks).sort((a, b) => a - b)
     expect(counts[0]).toBeGreaterThan(2)
     expect(counts.reduce((a, b) => a + b, 0)).toBe(2 * 17)
@@ -153,7 +140,7 @@ describe('operations', () => {
     expect((await c.cairn(['safemode', 'leave'])).stdout.toString()).toContain('OFF')
 
     await c.stopDatanode(0, 'SIGKILL')
-    await until('the datanode to be dead', async () => (await report(c)).datanodes.every((d) => d.state === 'dead'))
+    await until('the datanode to be dead', async () => (await c.report()).datanodes.every((d) => d.state === 'dead'))
     const lost = await c.cairn(['fsck'])
     expect(lost.code).toBe(5)
     expect(lost.stdout.toString()).toContain('Status: CORRUPT')
@@ -177,7 +164,7 @@ describe('operations', () => {
     child.stderr.on('data', (d: Buffer) => { log += d.toString() })
     try {
       await new Promise((resolve) => setTimeout(resolve, 4_000))
-      expect((await report(c)).datanodes).toHaveLength(1)
+      expect((await c.report()).datanodes).toHaveLength(1)
       expect(log).toMatch(/namenode link/)
     } finally {
       child.kill('SIGKILL')

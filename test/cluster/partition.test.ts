@@ -4,8 +4,8 @@ import { createWriteStream } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { ClusterReport, FsckResult } from '../../core/index.ts'
-import { MAIN, TestCluster } from '../helpers/cluster.ts'
+import type { FsckResult } from '../../core/index.ts'
+import { MAIN, TestCluster, until } from '../helpers/cluster.ts'
 import { pseudoRandomBuffer, sha256 } from '../helpers/data.ts'
 
 /**
@@ -51,19 +51,6 @@ afterEach(async () => {
   try { ip('netns', 'del', NS) } catch {}
 })
 
-async function report (c: TestCluster): Promise<ClusterReport> {
-  return JSON.parse((await c.cairn(['report', '--json'])).stdout.toString()) as ClusterReport
-}
-
-async function until (what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await check()) return
-    await new Promise((resolve) => setTimeout(resolve, 300))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
-
 describe.skipIf(!supported)('partition', () => {
   it('a datanode cut off from the namenode and healed: the same result as a restart', async () => {
     ip('netns', 'add', NS)
@@ -78,9 +65,9 @@ describe.skipIf(!supported)('partition', () => {
     // the namenode also listens on the host end of the link
     cluster = await TestCluster.start({ datanodes: 3, namenodeArgs: ['--listen', '/ip4/127.0.0.1/tcp/0', `/ip4/${HOST_IP}/tcp/0`] })
     const c = cluster
-    const hostAddress = (await report(c)).namenode.addrs.find((a) => a.includes(HOST_IP))
+    const hostAddress = (await c.report()).namenode.addrs.find((a) => a.includes(HOST_IP))
     expect(hostAddress).toBeDefined()
-    const namenode = hostAddress!.includes('/p2p/') ? hostAddress! : `${hostAddress!}/p2p/${(await report(c)).namenode.id}`
+    const namenode = hostAddress!.includes('/p2p/') ? hostAddress! : `${hostAddress!}/p2p/${(await c.report()).namenode.id}`
 
     const log = createWriteStream(path.join(c.dir, 'outsider.log'))
     outsider = spawn('ip', ['netns', 'exec', NS, process.execPath, MAIN, 'datanode', '--namenode', namenode,
@@ -88,7 +75,7 @@ describe.skipIf(!supported)('partition', () => {
       '--data-host', NS_IP, '--heartbeat-interval', '500', '--reserved', '0'], { stdio: ['ignore', 'ignore', 'pipe'] })
     outsider.stderr?.pipe(log)
     await c.waitForLive(4)
-    const outsiderId = (await report(c)).datanodes.find((d) => d.data?.host === NS_IP)?.id
+    const outsiderId = (await c.report()).datanodes.find((d) => d.data?.host === NS_IP)?.id
     expect(outsiderId).toBeDefined()
 
     // data with a copy on every datanode, the outsider included
@@ -101,13 +88,13 @@ describe.skipIf(!supported)('partition', () => {
 
     // cut: the namenode declares it dead and re-replicates what it can (3 live datanodes for 4 copies)
     ip('link', 'set', HOST_IF, 'down')
-    await until('the outsider to be declared dead', async () => (await report(c)).datanodes.find((d) => d.id === outsiderId)?.state === 'dead')
+    await until('the outsider to be declared dead', async () => (await c.report()).datanodes.find((d) => d.id === outsiderId)?.state === 'dead')
     const during = await c.cairn(['cat', root])
     expect(sha256(during.stdout)).toBe(sha256(bytes))
 
     // heal: it reconnects by itself, registers again, and its copies count once more
     ip('link', 'set', HOST_IF, 'up')
-    await until('the outsider to be live again', async () => (await report(c)).datanodes.find((d) => d.id === outsiderId)?.state === 'live')
+    await until('the outsider to be live again', async () => (await c.report()).datanodes.find((d) => d.id === outsiderId)?.state === 'live')
     await until('full replication with the outsider back', async () => {
       const r = await c.cairn(['fsck', '--json'])
       const result = JSON.parse(r.stdout.toString()) as FsckResult

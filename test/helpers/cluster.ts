@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CairnClient, readClusterKey } from '../../core/index.ts'
+import type { ClusterReport } from '../../core/index.ts'
 
 export const MAIN = fileURLToPath(new URL('../../cli/main.ts', import.meta.url))
 
@@ -161,6 +162,11 @@ export class TestCluster {
     this.namenode = undefined
   }
 
+  /** `cairn report --json`, as an operator's script would read it. */
+  async report (): Promise<ClusterReport> {
+    return JSON.parse((await this.cairn(['report', '--json'])).stdout.toString()) as ClusterReport
+  }
+
   async client (): Promise<CairnClient> {
     return await CairnClient.connect({ namenode: this.namenodeAddress, clusterKey: await readClusterKey(this.keyFile) })
   }
@@ -248,4 +254,14 @@ async function firstLine (child: ChildProcess): Promise<string> {
     })
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`the service exited with code ${code ?? '?'} before printing its address:\n${errors}`)) })
   })
+}
+
+/** Polls `check` until it holds; fails naming `what` after `timeoutMs`. */
+export async function until (what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await check()) return
+    await new Promise((resolve) => setTimeout(resolve, 300))
+  }
+  throw new Error(`timed out waiting for ${what}`)
 }

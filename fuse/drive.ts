@@ -227,6 +227,7 @@ export class Drive {
   async flush (fh: number): Promise<void> {
     const file = this.file(fh)
     if (this.init.writeback !== true) { await this.publishFile(file); return }
+    if (!this.needsStore(file)) return
     while (this.backgroundFiles >= WRITEBACK_MAX_FILES) await new Promise<void>((resolve) => { this.backgroundWaiters.push(resolve) })
     this.publishInBackground(file)
   }
@@ -246,8 +247,7 @@ export class Drive {
    * reads) until then.
    */
   private publishInBackground (file: OpenFile): void {
-    // every close flushes, read-only ones too: only a version not yet queued needs storing
-    if (!file.dirty || file.detached || file.queuedVersion === file.version) return
+    if (!this.needsStore(file)) return
     const version = file.version
     file.queuedVersion = version
     const stored = file.flushing.then(async () => await this.batcher.store(() => this.candidateOf(file), file.node.size))
@@ -274,6 +274,11 @@ export class Drive {
       this.backgroundFiles--
       this.backgroundWaiters.shift()?.()
     })
+  }
+
+  /** Every close flushes, read-only ones too: only a version not yet queued needs storing. */
+  private needsStore (file: OpenFile): boolean {
+    return file.dirty && !file.detached && file.queuedVersion !== file.version
   }
 
   private async storeSpool (file: OpenFile): Promise<CID> {

@@ -300,11 +300,7 @@ export class NameTree {
 
   /** Stores file content at the name's replication; returns its root. */
   private async store (content: ImportCandidateStream, lease: string): Promise<CID> {
-    const writer = this.writer(lease)
-    const summary = await importDag(content, writer, { profile: this.init.profile ?? DEFAULT_PROFILE, ...(this.init.signal === undefined ? {} : { signal: this.init.signal }) })
-    await writer.flush()
-    await this.index(summary.dagNodes, lease)
-    return summary.root
+    return (await this.storeFiles([content], lease))[0] as CID
   }
 
   /** Stores the new directory blocks an edit made (those the new root reaches). */

@@ -155,6 +155,9 @@ export class RpcPeer {
       })
     })
 
+    // the channel can break while the request is still being written: shutdown() then rejects
+    // `result` before anyone awaits it, and the write's own error is what the caller gets
+    result.catch(() => {})
     try {
       await this.channel.write(encodeFrame(header, options.body))
     } catch (err) {

@@ -9,12 +9,19 @@ import {
   BlockCorruptError, BlockNotFoundError, BlockTooLargeError, DiskFullError, LocalFileError, MAX_BLOCK_BYTES,
   blockKey, hashMatches
 } from '../core/index.ts'
+import { DirectWriter } from './direct-writer.ts'
 
 export interface BlockStoreInit {
   /** The blockstore-fs directory. */
   path: string
   /** Bytes of the filesystem left free for everything else. */
   reservedBytes: number
+  /**
+   * Block writes that may proceed at once with O_DIRECT (each holds a
+   * MAX_BLOCK_BYTES staging buffer); 0 writes through the page cache.
+   * Default 16. Filesystems without O_DIRECT fall back by themselves.
+   */
+  directWriteSlots?: number
 }
 
 export interface StoredBlock {
@@ -58,6 +65,8 @@ export class BlockStore {
   private readonly dirtyDirs = new Set<string>()
   /** Shard directories known to exist: a mkdir per block cost a syscall and a path walk each. */
   private readonly madeDirs = new Set<string>()
+  private readonly directWriteSlots: number
+  private direct: DirectWriter | undefined
   private usedBytes = 0
   private tempCounter = 0
   private lastStatfs = { atMs: 0, capacityBytes: 0, freeBytes: 0 }
@@ -65,6 +74,12 @@ export class BlockStore {
   constructor (init: BlockStoreInit) {
     this.path = path.resolve(init.path)
     this.reservedBytes = init.reservedBytes
+    this.directWriteSlots = init.directWriteSlots ?? 16
+  }
+
+  /** Whether blocks are written with O_DIRECT (false where the filesystem lacks it or it is turned off). */
+  get directWrites (): boolean {
+    return this.direct !== undefined
   }
 
   /** Creates the directory, removes temp files a crash left, and indexes what is stored. */
@@ -94,6 +109,7 @@ export class BlockStore {
       }
     }
     await this.refreshStatfs(true)
+    if (this.directWriteSlots > 0) this.direct = await DirectWriter.create(this.path, this.directWriteSlots)
   }
 
   has (cid: CID): boolean {
@@ -252,17 +268,7 @@ export class BlockStore {
     const dir = path.dirname(file)
     const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${this.tempCounter++}.tmp`)
     try {
-      const handle = await this.openTemp(dir, temp)
-      try {
-        // one positional write: writeFile would split a block into 512 KiB calls
-        let written = 0
-        while (written < bytes.byteLength) {
-          written += (await handle.write(bytes, written, bytes.byteLength - written, written)).bytesWritten
-        }
-        await handle.sync()
-      } finally {
-        await handle.close()
-      }
+      await this.writeTemp(dir, temp, bytes)
       await rename(temp, file)
     } catch (err) {
       await rm(temp, { force: true })
@@ -278,19 +284,38 @@ export class BlockStore {
     return true
   }
 
-  private async openTemp (dir: string, temp: string): Promise<import('node:fs/promises').FileHandle> {
+  /** Writes and fsyncs the temp file of a block, making its shard directory first if needed. */
+  private async writeTemp (dir: string, temp: string, bytes: Uint8Array): Promise<void> {
     if (!this.madeDirs.has(dir)) {
       await mkdir(dir, { recursive: true })
       this.madeDirs.add(dir)
     }
     try {
-      return await open(temp, 'w', 0o644)
+      await this.writeFile(temp, bytes)
     } catch (err) {
       // someone removed the shard directory since we made it
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
       this.madeDirs.delete(dir)
       await mkdir(dir, { recursive: true })
-      return await open(temp, 'w', 0o644)
+      await this.writeFile(temp, bytes)
+    }
+  }
+
+  private async writeFile (file: string, bytes: Uint8Array): Promise<void> {
+    if (this.direct !== undefined) {
+      await this.direct.writeFile(file, bytes)
+      return
+    }
+    const handle = await open(file, 'wx', 0o644)
+    try {
+      // one positional write: writeFile would split a block into 512 KiB calls
+      let written = 0
+      while (written < bytes.byteLength) {
+        written += (await handle.write(bytes, written, bytes.byteLength - written, written)).bytesWritten
+      }
+      await handle.sync()
+    } finally {
+      await handle.close()
     }
   }
 

@@ -92,8 +92,13 @@ export class Datanode {
     const dir = path.resolve(this.init.dataDir)
     await mkdir(dir, { recursive: true })
     this.lock = await lockDataDir(dir, 'datanode')
-    const store = new BlockStore({ path: path.join(dir, 'blocks'), reservedBytes: this.init.reservedBytes ?? DATANODE_RESERVED_BYTES })
+    const store = new BlockStore({
+      path: path.join(dir, 'blocks'),
+      reservedBytes: this.init.reservedBytes ?? DATANODE_RESERVED_BYTES,
+      directWriteSlots: DATANODE_IO_CONCURRENCY
+    })
     await store.open()
+    if (!store.directWrites) this.log.info(`${store.path} has no O_DIRECT: blocks are written through the page cache`)
     this.storeRef = store
 
     this.node = await createCairnNode({

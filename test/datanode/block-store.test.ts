@@ -1,11 +1,13 @@
-import { mkdtemp, readdir, rm, writeFile, readFile } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { constants } from 'node:fs'
+import { mkdtemp, open, readdir, rm, writeFile, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { BlockCorruptError, BlockNotFoundError, DiskFullError } from '../../core/index.ts'
+import { BlockCorruptError, BlockNotFoundError, DiskFullError, MAX_BLOCK_BYTES } from '../../core/index.ts'
 import { BlockStore } from '../../datanode/index.ts'
 
 let dir: string
@@ -89,5 +91,33 @@ describe('BlockStore', () => {
     await store.put(a.cid, a.bytes)
     expect(await store.delete(a.cid)).toBe(true)
     await expect(store.get(a.cid)).rejects.toBeInstanceOf(BlockNotFoundError)
+  })
+
+  it('writes blocks of every size byte-exact, with O_DIRECT where the disk has it and through the page cache otherwise', async () => {
+    const sizes = [0, 1, 4095, 4096, 4097, 1024 * 1024 + 1, MAX_BLOCK_BYTES]
+    const blocks = await Promise.all(Array.from({ length: 20 }, async (_, i) => {
+      const bytes = randomBytes(sizes[i % sizes.length] as number)
+      return { cid: CID.createV1(raw.code, await sha256.digest(bytes)), bytes }
+    }))
+    let directSupported = true
+    try {
+      await (await open(path.join(dir, 'probe'), constants.O_WRONLY | constants.O_CREAT | constants.O_DIRECT)).close()
+    } catch {
+      directSupported = false
+    }
+    for (const slots of [2, 0]) {
+      const root = path.join(dir, `slots-${slots}`)
+      const store = new BlockStore({ path: root, reservedBytes: 0, directWriteSlots: slots })
+      await store.open()
+      expect(store.directWrites).toBe(slots > 0 && directSupported)
+      // more writes than slots at once: some wait for a staging buffer
+      await Promise.all(blocks.map(async (b) => await store.put(b.cid, b.bytes)))
+      await store.sync()
+      for (const b of blocks) {
+        expect(Buffer.compare(await readFile(store.fileOf(b.cid)), b.bytes)).toBe(0)
+        expect(Buffer.compare(Buffer.from(await store.get(b.cid)), b.bytes)).toBe(0)
+      }
+      expect((await readdir(root)).filter((name) => name.endsWith('.tmp'))).toEqual([])
+    }
   })
 })

@@ -1,5 +1,5 @@
 import type { CID } from 'multiformats/cid'
-import { resolveEntry } from '../core/index.ts'
+import { parseName, resolveEntry } from '../core/index.ts'
 import type { CairnClient, ContentPath } from '../core/index.ts'
 import { posix } from './errors.ts'
 import { nodeFromBlock, segments } from './node-table.ts'
@@ -56,6 +56,11 @@ export class ContentView {
       } catch {
         throw posix('ENOENT', `${head} is not a CID`)
       }
+    }
+    try {
+      parseName(head)
+    } catch {
+      throw posix('ENOENT', `${head} is not an IPNS name`)
     }
     let known = this.names.get(head)
     if (known === undefined || Date.now() - known.atMs > this.nameTtlMs) {

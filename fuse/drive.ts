@@ -31,6 +31,9 @@ export interface DriveInit {
   log: (line: string) => void
 }
 
+/** Handles are unique across the drives of a process (a mount holds one drive per writable name); views' start at 2^30. */
+let nextHandle = 1
+
 const O_ACCMODE = 3
 /** Write-back files closed but not yet published, at most: past it a close waits (each holds a spool file open). */
 const WRITEBACK_MAX_FILES = 256
@@ -53,7 +56,6 @@ export class Drive {
   /** Open files by their current path. */
   private readonly open = new Map<string, OpenFile>()
   private readonly handles = new Map<number, OpenFile>()
-  private nextHandle = 1
   private knownSequence: bigint | undefined
   private checkedMs = 0
   private checking?: Promise<void>
@@ -184,7 +186,7 @@ export class Drive {
   }
 
   private handle (file: OpenFile): number {
-    const fh = this.nextHandle++
+    const fh = nextHandle++
     file.refs++
     this.handles.set(fh, file)
     return fh

@@ -3,12 +3,13 @@ import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import type { PrivateKey } from '@libp2p/interface'
-import { NameTree } from '../core/index.ts'
+import { NameTree, nameOfKey } from '../core/index.ts'
 import type { CairnClient, ProfileName } from '../core/index.ts'
 import { fuseNative, fuseOptions } from './binding.ts'
 import type { FuseInstance } from './binding.ts'
 import { ContentView } from './content-view.ts'
 import { Drive } from './drive.ts'
+import { DriveSet } from './drives.ts'
 import { MountError } from './errors.ts'
 import { createOperations } from './operations.ts'
 
@@ -23,6 +24,12 @@ export interface MountInit {
   readOnly?: boolean
   /** Expose `ipfs/` and `ipns/` at the root. Default false. */
   views?: boolean
+  /**
+   * The keys this client holds (read again when an unknown name is looked
+   * up): with views, `ipns/<name>/` of each is a writable drive. Default:
+   * none, so only the mounted name is writable.
+   */
+  keys?: () => Promise<PrivateKey[]>
   /** Attribute cache and close-to-open check interval. Default 1,000 ms. */
   attrTimeoutMs?: number
   /** Batching window for metadata changes. Default 50 ms. */
@@ -112,23 +119,32 @@ export async function mountDrive (init: MountInit): Promise<MountedDrive> {
   const spoolDir = path.join(init.spoolDir, String(process.pid))
   await mkdir(spoolDir, { recursive: true, mode: 0o700 })
   const attrTimeoutMs = init.attrTimeoutMs ?? 1000
-  const tree = new NameTree(init.client.context, {
-    key: init.key,
-    ...(init.replication === undefined ? {} : { replication: init.replication }),
-    ...(init.profile === undefined ? {} : { profile: init.profile })
-  })
-  const drive = await Drive.open({
-    client: init.client,
-    tree,
-    readOnly: init.readOnly === true,
-    attrTimeoutMs,
-    debounceMs: init.debounceMs ?? 50,
-    spoolDir,
-    writeback: init.writeback === true,
-    log
+  const openDrive = async (key: PrivateKey): Promise<Drive> => {
+    const tree = new NameTree(init.client.context, {
+      key,
+      ...(init.replication === undefined ? {} : { replication: init.replication }),
+      ...(init.profile === undefined ? {} : { profile: init.profile })
+    })
+    return await Drive.open({
+      client: init.client,
+      tree,
+      readOnly: init.readOnly === true,
+      attrTimeoutMs,
+      debounceMs: init.debounceMs ?? 50,
+      spoolDir,
+      writeback: init.writeback === true,
+      log
+    })
+  }
+  const mainName = nameOfKey(init.key.publicKey).text
+  const drives = new DriveSet({
+    main: await openDrive(init.key),
+    mainName,
+    ...(init.keys === undefined ? {} : { keys: init.keys }),
+    openDrive
   })
   const ops = createOperations({
-    drive,
+    drives,
     client: init.client,
     clusterTimeoutMs: init.clusterTimeoutMs ?? 30_000,
     log,
@@ -145,11 +161,14 @@ export async function mountDrive (init: MountInit): Promise<MountedDrive> {
   let unmounting: Promise<void> | undefined
   return {
     mountpoint,
-    name: tree.name.text,
+    name: mainName,
     unmount: async () => {
       unmounting ??= (async () => {
         try {
-          await drive.drain()
+          // every name written under ipns/ is published too; one failing does not keep the others back
+          const failures = (await Promise.allSettled((await drives.drives()).map(async (drive) => { await drive.drain() })))
+            .flatMap((r) => r.status === 'rejected' ? [r.reason as unknown] : [])
+          if (failures.length > 0) throw failures[0]
         } finally {
           await new Promise<void>((resolve) => {
             fuse.unmount((err) => {

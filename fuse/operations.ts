@@ -2,12 +2,14 @@ import type { CairnClient } from '../core/index.ts'
 import type { FuseOps, FuseStat, FuseStatfs } from './binding.ts'
 import type { ContentView } from './content-view.ts'
 import type { Drive } from './drive.ts'
+import type { DriveSet } from './drives.ts'
 import { errnoValue, toErrno } from './errno.ts'
 import { posix } from './errors.ts'
 import type { FsNode } from './node-table.ts'
 
 export interface OperationsInit {
-  drive: Drive
+  /** The mounted name's drive, and the other held names' under ipns/. */
+  drives: DriveSet
   client: CairnClient
   /** `ipfs/` and `ipns/` at the root, when exposed. */
   views?: { ipfs: ContentView, ipns: ContentView }
@@ -21,7 +23,7 @@ const STATFS_TTL_MS = 5_000
 /** statfs counts in units of this many bytes (fuse-native passes 32-bit counts). */
 const FRAGMENT_BYTES = 1024 * 1024
 
-type Route = { view: 'drive', path: string } | { view: ContentView, path: string }
+type Route = { drive: Drive, view?: undefined, path: string } | { view: ContentView, drive?: undefined, path: string }
 
 /**
  * The fuse-native operations: each routes its path to the drive or a
@@ -29,29 +31,39 @@ type Route = { view: 'drive', path: string } | { view: ContentView, path: string
  * mapping, in errno.ts). Cluster waits are bounded, so no call hangs.
  */
 export function createOperations (init: OperationsInit): FuseOps {
-  const { drive, views, client, log } = init
+  const { drives, views, client, log } = init
   const uid = process.getuid?.() ?? 0
   const gid = process.getgid?.() ?? 0
   let statfsCache: { atMs: number, value: FuseStatfs } | undefined
 
-  function route (path: string): Route {
-    if (views !== undefined) {
-      const match = /^\/(ipfs|ipns)(\/.*)?$/.exec(path)
-      if (match !== null) return { view: match[1] === 'ipfs' ? views.ipfs : views.ipns, path: match[2] ?? '/' }
-    }
-    return { view: 'drive', path }
+  /** ipfs/... and ipns/<name>/... go to the content views, except names whose key is held: those are drives. */
+  async function route (path: string): Promise<Route> {
+    if (views === undefined) return { drive: drives.main, path }
+    const match = /^\/(ipfs|ipns)(\/.*)?$/.exec(path)
+    if (match === null) return { drive: drives.main, path }
+    const rest = match[2] ?? '/'
+    if (match[1] === 'ipfs') return { view: views.ipfs, path: rest }
+    const named = /^\/([^/]+)(\/.*)?$/.exec(rest)
+    const drive = named === null ? undefined : await drives.forName(named[1] as string)
+    return drive === undefined ? { view: views.ipns, path: rest } : { drive, path: named?.[2] ?? '/' }
   }
 
-  /** The drive, or EROFS for a content view. */
-  function writable (path: string): string {
-    const r = route(path)
-    if (r.view !== 'drive') throw posix('EROFS', `${path} is read-only content`)
-    return r.path
+  /** The drive and its path, or EROFS for a content view. */
+  async function writable (path: string): Promise<{ drive: Drive, path: string }> {
+    const r = await route(path)
+    if (r.drive === undefined) throw posix('EROFS', `${path} is read-only content (ipns/ is writable only for names whose key you hold)`)
+    return r
   }
 
   function viewOf (fh: number): ContentView | undefined {
     if (views === undefined || fh < 1 << 30) return undefined
     return views.ipfs.owns(fh) ? views.ipfs : views.ipns
+  }
+
+  function driveOf (fh: number): Drive {
+    const drive = drives.owner(fh)
+    if (drive === undefined) throw posix('EBADF', `no open file ${fh}`)
+    return drive
   }
 
   function run<T> (op: string, path: string, work: () => Promise<T>, answer: (value: T) => void, fail: (errno: number) => void, deadlineMs: number | undefined = init.clusterTimeoutMs): void {
@@ -88,8 +100,8 @@ export function createOperations (init: OperationsInit): FuseOps {
   }
 
   async function lookup (path: string): Promise<FsNode> {
-    const r = route(path)
-    return r.view === 'drive' ? await drive.lookup(r.path) : await r.view.lookup(r.path)
+    const r = await route(path)
+    return r.drive !== undefined ? await r.drive.lookup(r.path) : await r.view.lookup(r.path)
   }
 
   const ok = (cb: (err: number) => void) => () => { cb(0) }
@@ -101,82 +113,97 @@ export function createOperations (init: OperationsInit): FuseOps {
     },
     readdir: (path, cb) => {
       run('readdir', path, async () => {
-        const r = route(path)
-        if (r.view !== 'drive') return await r.view.readdir(r.path)
-        const names = await drive.readdir(r.path)
+        if (path === '/ipns' && views !== undefined) return await drives.names()
+        const r = await route(path)
+        if (r.drive === undefined) return await r.view.readdir(r.path)
+        const names = await r.drive.readdir(r.path)
         return path === '/' && views !== undefined ? [...names.filter((n) => n !== 'ipfs' && n !== 'ipns'), 'ipfs', 'ipns'] : names
       }, (names) => { cb(0, names) }, (e) => { cb(e) })
     },
     open: (path, flags, cb) => {
       run('open', path, async () => {
-        const r = route(path)
-        return r.view === 'drive' ? await drive.openPath(r.path, flags) : await r.view.open(r.path, flags)
+        const r = await route(path)
+        return r.drive !== undefined ? drives.track(await r.drive.openPath(r.path, flags), r.drive) : await r.view.open(r.path, flags)
       }, (fh) => { cb(0, fh) }, (e) => { cb(e) })
     },
     create: (path, mode, cb) => {
-      run('create', path, async () => await drive.create(writable(path), mode), (fh) => { cb(0, fh) }, (e) => { cb(e) })
+      run('create', path, async () => {
+        const w = await writable(path)
+        return drives.track(await w.drive.create(w.path, mode), w.drive)
+      }, (fh) => { cb(0, fh) }, (e) => { cb(e) })
     },
     read: (path, fh, buf, len, pos, cb) => {
       run('read', path, async () => {
         const view = viewOf(fh)
-        return view === undefined ? await drive.read(fh, buf, len, pos) : await view.read(fh, buf, len, pos)
+        return view === undefined ? await driveOf(fh).read(fh, buf, len, pos) : await view.read(fh, buf, len, pos)
       }, (n) => { cb(n) }, (e) => { cb(e) })
     },
     write: (path, fh, buf, len, pos, cb) => {
       run('write', path, async () => {
         if (viewOf(fh) !== undefined) throw posix('EROFS', 'read-only')
-        return await drive.write(fh, buf, len, pos)
+        return await driveOf(fh).write(fh, buf, len, pos)
       }, (n) => { cb(n) }, (e) => { cb(e) }, undefined)
     },
     flush: (path, fh, cb) => {
       if (viewOf(fh) !== undefined) { cb(0); return }
-      run('flush', path, async () => { await drive.flush(fh) }, ok(cb), (e) => { cb(e) }, undefined)
+      run('flush', path, async () => { await driveOf(fh).flush(fh) }, ok(cb), (e) => { cb(e) }, undefined)
     },
     fsync: (path, _datasync, fh, cb) => {
       if (viewOf(fh) !== undefined) { cb(0); return }
-      run('fsync', path, async () => { await drive.fsync(fh) }, ok(cb), (e) => { cb(e) }, undefined)
+      run('fsync', path, async () => { await driveOf(fh).fsync(fh) }, ok(cb), (e) => { cb(e) }, undefined)
     },
     fsyncdir: (path, _datasync, _fh, cb) => {
-      run('fsyncdir', path, async () => { await drive.drain() }, ok(cb), (e) => { cb(e) }, undefined)
+      run('fsyncdir', path, async () => { await (await route(path)).drive?.drain() }, ok(cb), (e) => { cb(e) }, undefined)
     },
     release: (path, fh, cb) => {
       const view = viewOf(fh)
-      run('release', path, async () => { await (view === undefined ? drive.release(fh) : view.release(fh)) }, ok(cb), (e) => { cb(e) }, undefined)
+      run('release', path, async () => {
+        if (view !== undefined) { await view.release(fh); return }
+        const drive = drives.owner(fh)
+        drives.untrack(fh)
+        await drive?.release(fh)
+      }, ok(cb), (e) => { cb(e) }, undefined)
     },
     truncate: (path, size, cb) => {
-      run('truncate', path, async () => { await drive.truncate(writable(path), size) }, ok(cb), (e) => { cb(e) }, undefined)
+      run('truncate', path, async () => { const w = await writable(path); await w.drive.truncate(w.path, size) }, ok(cb), (e) => { cb(e) }, undefined)
     },
     ftruncate: (path, fh, size, cb) => {
       run('ftruncate', path, async () => {
         if (viewOf(fh) !== undefined) throw posix('EROFS', 'read-only')
-        await drive.ftruncate(fh, size)
+        await driveOf(fh).ftruncate(fh, size)
       }, ok(cb), (e) => { cb(e) }, undefined)
     },
-    unlink: (path, cb) => { run('unlink', path, async () => { await drive.unlink(writable(path)) }, ok(cb), (e) => { cb(e) }) },
-    mkdir: (path, mode, cb) => { run('mkdir', path, async () => { await drive.mkdir(writable(path), mode) }, ok(cb), (e) => { cb(e) }) },
-    rmdir: (path, cb) => { run('rmdir', path, async () => { await drive.rmdir(writable(path)) }, ok(cb), (e) => { cb(e) }) },
+    unlink: (path, cb) => { run('unlink', path, async () => { const w = await writable(path); await w.drive.unlink(w.path) }, ok(cb), (e) => { cb(e) }) },
+    mkdir: (path, mode, cb) => { run('mkdir', path, async () => { const w = await writable(path); await w.drive.mkdir(w.path, mode) }, ok(cb), (e) => { cb(e) }) },
+    rmdir: (path, cb) => { run('rmdir', path, async () => { const w = await writable(path); await w.drive.rmdir(w.path) }, ok(cb), (e) => { cb(e) }) },
     rename: (from, to, cb) => {
-      run('rename', from, async () => { await drive.rename(writable(from), writable(to)) }, ok(cb), (e) => { cb(e) })
+      run('rename', from, async () => {
+        const source = await writable(from)
+        const target = await writable(to)
+        // two names are two filesystems: mv falls back to copy and remove
+        if (source.drive !== target.drive) throw posix('EXDEV', `${from} and ${to} are under different names`)
+        await source.drive.rename(source.path, target.path)
+      }, ok(cb), (e) => { cb(e) })
     },
     symlink: (target, path, cb) => {
-      run('symlink', path, async () => { await drive.symlink(target, writable(path)) }, ok(cb), (e) => { cb(e) })
+      run('symlink', path, async () => { const w = await writable(path); await w.drive.symlink(target, w.path) }, ok(cb), (e) => { cb(e) })
     },
     readlink: (path, cb) => {
       run('readlink', path, async () => {
-        const r = route(path)
-        return r.view === 'drive' ? await drive.readlink(r.path) : await r.view.readlink(r.path)
+        const r = await route(path)
+        return r.drive !== undefined ? await r.drive.readlink(r.path) : await r.view.readlink(r.path)
       }, (target) => { cb(0, target) }, (e) => { cb(e) })
     },
     // hard links have no UnixFS form; programs that try one (git) fall back to rename
     link: (_from, _to, cb) => { cb(errnoValue('EPERM')) },
-    chmod: (path, mode, cb) => { run('chmod', path, async () => { await drive.chmod(writable(path), mode) }, ok(cb), (e) => { cb(e) }) },
+    chmod: (path, mode, cb) => { run('chmod', path, async () => { const w = await writable(path); await w.drive.chmod(w.path, mode) }, ok(cb), (e) => { cb(e) }) },
     // owners are not part of UnixFS; every entry belongs to the mounting user
-    chown: (path, _uid, _gid, cb) => { run('chown', path, async () => { writable(path) }, ok(cb), (e) => { cb(e) }) },
+    chown: (path, _uid, _gid, cb) => { run('chown', path, async () => { await writable(path) }, ok(cb), (e) => { cb(e) }) },
     utimens: (path, _atimeMs, mtimeMs, cb) => {
       // fuse-native 2.2.6 passes the access time in both places (a bug in its binding), and
       // UTIME_NOW/UTIME_OMIT arrive as about 1,073 ms: take a real time as given, else now
       const when = mtimeMs > 100_000 ? mtimeMs : Date.now()
-      run('utimens', path, async () => { await drive.utimens(writable(path), when) }, ok(cb), (e) => { cb(e) })
+      run('utimens', path, async () => { const w = await writable(path); await w.drive.utimens(w.path, when) }, ok(cb), (e) => { cb(e) })
     },
     statfs: (path, cb) => {
       run('statfs', path, async () => {
@@ -192,8 +219,8 @@ export function createOperations (init: OperationsInit): FuseOps {
     getxattr: (path, name, _position, cb) => {
       run('getxattr', path, async () => {
         if (name !== XATTR_CID) return null
-        const r = route(path)
-        const cid = r.view === 'drive' ? await drive.cidOf(r.path) : (await r.view.lookup(r.path)).cid
+        const r = await route(path)
+        const cid = r.drive !== undefined ? await r.drive.cidOf(r.path) : (await r.view.lookup(r.path)).cid
         return cid === undefined ? null : Buffer.from(cid.toString())
       }, (value) => { cb(0, value) }, (e) => { cb(e) })
     },

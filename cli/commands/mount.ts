@@ -21,7 +21,7 @@ export function registerMount (program: Command): void {
     .argument('<dir>', 'an empty directory to mount on')
     .option('--name <key>', 'the key whose name to mount (cairn key ls)', SELF_KEY)
     .option('--ro', 'read-only')
-    .option('--ipfs', 'also show ipfs/<cid>/... and ipns/<name>/... (read-only) at the root')
+    .option('--ipfs', 'also show ipfs/<cid>/... (read-only) and ipns/<name>/... at the root (writable for the names whose key you hold, read-only for others)')
     .option('--attr-timeout <ms>', 'how long attributes are cached, and how often another mount\'s changes are looked for', '1000')
     .option('--spool <dir>', 'where files being written are kept until stored (default: spool/ beside the config)')
     .option('--writeback', 'close returns once the file is in the local spool; it is stored and published in the background (fsync and unmount still wait; a crash loses what was not yet stored)')
@@ -35,13 +35,16 @@ after at most --attr-timeout.
 Examples:
   mkdir -p ~/cairn && cairn mount ~/cairn
   cairn mount --name blog --ipfs /mnt/blog
+  cairn key gen notes && ls /mnt/blog/ipns        (your names, each writable)
   cairn unmount ~/cairn`)
     .action(async (dir: string, flags: MountFlags, command: Command) => {
       await withClient(command.optsWithGlobals(), async ({ client, settings, signal }) => {
+        const keystore = keystoreOf(settings)
         const mounted = await mountDrive({
           mountpoint: dir,
           client,
-          key: await keystoreOf(settings).get(flags.name),
+          key: await keystore.get(flags.name),
+          keys: async () => await Promise.all((await keystore.list()).map(async (info) => await keystore.get(info.key))),
           replication: settings.replication,
           profile: settings.profile,
           readOnly: flags.ro === true,

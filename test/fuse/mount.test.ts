@@ -5,7 +5,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Keystore } from '../../core/index.ts'
-import { TestCluster } from '../helpers/cluster.ts'
+import { TestCluster, until } from '../helpers/cluster.ts'
 import { runFsx } from './fsx.ts'
 import { MountProcess, forceUnmount, sh } from './mount-process.ts'
 
@@ -114,6 +114,55 @@ describe('cairn mount', () => {
     expect(await errnoOf(writeFile(`${mnt}/ipfs/${cid}`, 'x'))).toBe('EROFS')
     expect(await errnoOf(writeFile(`${mnt}/ipfs/new`, 'x'))).toBe('EROFS')
     expect(await errnoOf(mkdir(`${mnt}/ipfs/d`))).toBe('EROFS')
+  })
+
+  it('ipns/<name>/ is writable for every name whose key is held (made after mounting too), read-only for others; rename across names is EXDEV', async () => {
+    const text = async (args: string[]): Promise<string> => {
+      const r = await cluster.cairn(args)
+      expect(r.code, r.stderr.toString()).toBe(0)
+      return r.stdout.toString().trim()
+    }
+    const self = await text(['key', 'ls', '--json']).then((out) => (JSON.parse(out) as Array<{ key: string, name: string }>).find((k) => k.key === 'self')?.name as string)
+    // a name someone else holds: published, then its key leaves this client
+    const foreign = await text(['key', 'gen', 'foreign'])
+    const content = await text(['put', '-q', path.join(REPO, 'package.json')])
+    await text(['name', 'publish', '--key', 'foreign', content])
+    await text(['key', 'rm', 'foreign'])
+    const notes = await text(['key', 'gen', 'notes'])
+
+    await until('the mount lists the held names under ipns/', async () => {
+      const names = await readdir(`${mnt}/ipns`)
+      return names.includes(self) && names.includes(notes) && !names.includes(foreign)
+    })
+    await mkdir(`${mnt}/ipns/${notes}/drafts`)
+    const bytes = randomBytes(700_000)
+    await writeFile(`${mnt}/ipns/${notes}/drafts/one.bin`, bytes)
+    expect((await readFile(`${mnt}/ipns/${notes}/drafts/one.bin`)).equals(bytes)).toBe(true)
+    const got = await cluster.cairn(['cat', `/ipns/${notes}/drafts/one.bin`])
+    expect(got.code, got.stderr.toString()).toBe(0)
+    expect(got.stdout.equals(bytes)).toBe(true)
+
+    // the mounted name under ipns/ is the same drive as the root
+    await writeFile(`${mnt}/ipns/${self}/via-ipns.txt`, 'same drive')
+    expect(await readFile(`${mnt}/via-ipns.txt`, 'utf8')).toBe('same drive')
+    await rename(`${mnt}/via-ipns.txt`, `${mnt}/ipns/${self}/renamed.txt`)
+    expect(await readFile(`${mnt}/renamed.txt`, 'utf8')).toBe('same drive')
+
+    // two names are two filesystems: rename says EXDEV, and mv copies instead
+    expect(await errnoOf(rename(`${mnt}/renamed.txt`, `${mnt}/ipns/${notes}/renamed.txt`))).toBe('EXDEV')
+    await sh(`mv ${mnt}/renamed.txt ${mnt}/ipns/${notes}/moved.txt`, work)
+    expect(await readFile(`${mnt}/ipns/${notes}/moved.txt`, 'utf8')).toBe('same drive')
+    expect(await errnoOf(stat(`${mnt}/renamed.txt`))).toBe('ENOENT')
+
+    // a name whose key is not held reads, and refuses writes
+    expect(await readFile(`${mnt}/ipns/${foreign}`, 'utf8')).toBe(await readFile(path.join(REPO, 'package.json'), 'utf8'))
+    expect(await errnoOf(writeFile(`${mnt}/ipns/${foreign}`, 'x'))).toBe('EROFS')
+    expect(await errnoOf(mkdir(`${mnt}/ipns/${foreign}-not-a-name`))).toBe('EROFS')
+
+    // what was written under ipns/ survives an unmount and a fresh mount
+    const again = await mountAt(path.join(work, 'names-again'), ['--ipfs'])
+    expect((await readFile(path.join(again.dir, 'ipns', notes, 'drafts', 'one.bin'))).equals(bytes)).toBe(true)
+    expect(await again.stop()).toBe(0)
   })
 
   it('after close, cairn get /ipns/<name>/path has the bytes, and a second mount sees them', async () => {

@@ -84,6 +84,11 @@ export class Drive {
         if (this.knownSequence !== undefined && sequence !== this.knownSequence + 1n) this.checkedMs = 0
         this.knownSequence = sequence
         this.table.root.cid = root
+      },
+      // the local view still shows the dropped change: reload it from the name at the next look
+      onDropped: () => {
+        this.knownSequence = undefined
+        this.checkedMs = 0
       }
     })
   }

@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { CID } from 'multiformats/cid'
+import {
+  AlreadyExistsError, DirectoryNotEmptyError, InvalidPathError, NotADirectoryError, NotAFileError
+} from '../core/index.ts'
 import type { NameTree, TreeEdit } from '../core/index.ts'
 
 export interface PublisherInit {
@@ -11,6 +14,25 @@ export interface PublisherInit {
   log: (line: string) => void
   /** Told about each publish: the new root and record sequence. */
   onPublished: (root: CID, sequence: bigint, edits: number) => void
+  /** Told when an edit could never apply to the name's tree and was dropped (the mount's view is then stale). */
+  onDropped?: (edit: TreeEdit, err: Error) => void
+}
+
+/**
+ * Errors no retry can cure: the edit contradicts the tree another writer
+ * published (a directory where a file was, a file where a directory was).
+ */
+function isPermanent (err: unknown): boolean {
+  return err instanceof NotADirectoryError || err instanceof NotAFileError || err instanceof InvalidPathError ||
+    err instanceof AlreadyExistsError || err instanceof DirectoryNotEmptyError
+}
+
+function describe (edit: TreeEdit): string {
+  switch (edit.op) {
+    case 'put': return `the new content of ${edit.path} (stored as ${edit.cid.toString()}; cairn get ${edit.cid.toString()} recovers it)`
+    case 'mv': return `the rename of ${edit.from} to ${edit.to}`
+    default: return `${edit.op} ${edit.path}`
+  }
 }
 
 /**
@@ -40,6 +62,8 @@ export class Publisher {
   private running?: Promise<void>
   private timer?: NodeJS.Timeout
   private failures = 0
+  /** Tickets up to this one are published one edit at a time, to find the one that cannot apply. */
+  private isolateThrough = 0
 
   constructor (init: PublisherInit) {
     this.init = init
@@ -91,8 +115,9 @@ export class Publisher {
   }
 
   private async run (): Promise<void> {
-    const batch = this.queue.splice(0, this.init.maxBatch ?? 1024)
-    if (batch.length === 0) return
+    const head = this.queue[0]
+    if (head === undefined) return
+    const batch = this.queue.splice(0, head.ticket <= this.isolateThrough ? 1 : this.init.maxBatch ?? 1024)
     const last = (batch.at(-1) as Queued).ticket
     try {
       const edits: TreeEdit[] = []
@@ -118,12 +143,40 @@ export class Publisher {
       this.init.onPublished(published.root, BigInt(published.sequence), batch.length)
       this.settle((w) => w.ticket <= last, undefined)
     } catch (err) {
+      if (isPermanent(err)) {
+        this.setAside(batch, err as Error)
+        return
+      }
       this.failures++
       this.queue.unshift(...batch)
       this.init.log(`publish of ${batch.length} change(s) failed (${(err as Error).message}); will retry`)
       // those waiting on this batch learn it failed; later ones keep waiting for a retry
       this.settle((w) => w.ticket <= last, err as Error)
     }
+  }
+
+  /**
+   * An edit that can never apply would otherwise hold every later change
+   * back forever. A batch is retried one edit at a time; the edit that
+   * fails alone is dropped, loudly: its waiter (a close or fsync) gets the
+   * error, and the log says what was lost and how to recover the content.
+   */
+  private setAside (batch: Queued[], err: Error): void {
+    const live = batch.filter((q) => q.dropped !== true)
+    if (live.length > 1) {
+      this.isolateThrough = (batch.at(-1) as Queued).ticket
+      this.queue.unshift(...batch)
+      return
+    }
+    const last = (batch.at(-1) as Queued).ticket
+    for (const q of live) {
+      q.dropped = true
+      const edit = q.edit as TreeEdit
+      this.init.log(`could not publish ${describe(edit)}: ${err.message}; another writer changed the tree in a way this change cannot follow, so it is dropped`)
+      this.init.onDropped?.(edit, err)
+    }
+    this.publishedBelow = last + 1
+    this.settle((w) => w.ticket <= last, err)
   }
 
   private settle (match: (w: { ticket: number }) => boolean, err: Error | undefined): void {

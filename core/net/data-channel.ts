@@ -1,9 +1,10 @@
 import { hkdfSync } from 'node:crypto'
+import type { NetConnectOpts } from 'node:net'
 import tls from 'node:tls'
 import type { Server, TLSSocket } from 'node:tls'
 import { DATA_CHANNEL_TAG } from '../constants.ts'
 import { DatanodeUnreachableError } from '../errors.ts'
-import { socketChannel } from '../protocol/channel.ts'
+import { ReusedReadBuffer, socketChannel } from '../protocol/channel.ts'
 import type { Channel } from '../protocol/channel.ts'
 
 /**
@@ -87,7 +88,10 @@ export interface DataConnectInit {
 export async function connectData (init: DataConnectInit): Promise<Channel> {
   const timeoutMs = init.timeoutMs ?? HANDSHAKE_TIMEOUT_MS
   return await new Promise<Channel>((resolve, reject) => {
-    const socket = tls.connect({
+    const reads = new ReusedReadBuffer()
+    // tls.connect takes net's onread (documented), which @types/node's ConnectionOptions leaves out
+    const options: tls.ConnectionOptions & Pick<NetConnectOpts, 'onread'> = {
+      onread: reads.onread,
       host: init.host,
       port: init.port,
       ciphers: CIPHERS,
@@ -95,7 +99,8 @@ export async function connectData (init: DataConnectInit): Promise<Channel> {
       maxVersion: 'TLSv1.2',
       checkServerIdentity: () => undefined,
       pskCallback: () => ({ psk: init.key, identity: IDENTITY })
-    })
+    }
+    const socket = tls.connect(options)
     const fail = (err: Error): void => {
       cleanup()
       socket.destroy()
@@ -116,7 +121,7 @@ export async function connectData (init: DataConnectInit): Promise<Channel> {
     socket.once('secureConnect', () => {
       cleanup()
       socket.setNoDelay(true)
-      resolve(socketChannel(socket, init.label))
+      resolve(socketChannel(socket, init.label, reads))
     })
   })
 }

@@ -24,8 +24,43 @@ export interface Channel {
 }
 
 export interface ChannelSink {
-  data (chunk: Uint8Array): void
+  /** `transient`: `chunk` is reused once this returns; keep a copy of what is kept. */
+  data (chunk: Uint8Array, transient?: boolean): void
   end (err?: Error): void
+}
+
+/**
+ * Hands a socket's reads to the channel's sink when the socket reads into
+ * one reused buffer (net/tls `onread`) instead of a fresh buffer per read:
+ * a 1 MiB block arrives as dozens of reads, and each fresh buffer is memory
+ * to allocate, fault in and collect. Bytes that arrive before the channel
+ * starts are kept (copied) until it does.
+ */
+export class ReusedReadBuffer {
+  readonly buffer: Buffer
+  private sink: ChannelSink | undefined
+  private early: Uint8Array[] = []
+
+  constructor (bytes = 64 * 1024) {
+    this.buffer = Buffer.allocUnsafeSlow(bytes)
+  }
+
+  /** The `onread` option for net.connect / tls.connect. */
+  get onread (): { buffer: Buffer, callback: (bytes: number, buffer: Buffer) => boolean } {
+    // true: keep reading (the channel pauses the socket itself when it must)
+    return { buffer: this.buffer, callback: (bytes) => { this.deliver(this.buffer.subarray(0, bytes)); return true } }
+  }
+
+  attach (sink: ChannelSink): void {
+    this.sink = sink
+    for (const chunk of this.early) sink.data(chunk)
+    this.early = []
+  }
+
+  private deliver (chunk: Uint8Array): void {
+    if (this.sink === undefined) this.early.push(new Uint8Array(chunk))
+    else this.sink.data(chunk, true)
+  }
 }
 
 /** Parts smaller than this are gathered into one write. */
@@ -81,7 +116,8 @@ export function streamChannel (stream: Stream, label: string): Channel {
   }
 }
 
-export function socketChannel (socket: Socket, label: string): Channel {
+/** `reads`: set when the socket was made with that reader's `onread` (it then emits no 'data'). */
+export function socketChannel (socket: Socket, label: string, reads?: ReusedReadBuffer): Channel {
   let ended = false
   // every writer waiting for the same drain shares one listener
   let draining: Promise<void> | undefined
@@ -93,7 +129,8 @@ export function socketChannel (socket: Socket, label: string): Channel {
         ended = true
         sink.end(err)
       }
-      socket.on('data', (chunk: Buffer) => { sink.data(chunk) })
+      if (reads !== undefined) reads.attach(sink)
+      else socket.on('data', (chunk: Buffer) => { sink.data(chunk) })
       socket.on('end', () => { end() })
       socket.on('error', (err) => { end(err) })
       socket.on('close', () => { end() })

@@ -4,7 +4,7 @@ import { MAX_FRAME_BYTES } from '../constants.ts'
 import { ProtocolError } from '../errors.ts'
 import type { BufferPool } from '../util/pool.ts'
 
-/** Frames at least this big are copied into pooled buffers when a pool is given. */
+/** Frames at least this big get a buffer of their own (pooled when a pool is given), filled as bytes arrive. */
 const POOLED_FRAME_BYTES = 64 * 1024
 
 /**
@@ -35,23 +35,50 @@ export function encodeFrame (header: Uint8Array, body?: Uint8Array): Uint8Array[
 /**
  * Reassembles frames from a byte stream cut anywhere. Refuses a frame over
  * `maxFrameBytes` before buffering it, so a bad peer cannot make us allocate.
+ *
+ * A large frame (a block) is copied straight into one buffer of its size
+ * as its bytes arrive, rather than kept as a list of chunks and joined at
+ * the end: the same one copy, but no list of chunk references to hold, and
+ * a stream may hand over chunks it reuses (`transient`).
  */
 export class FrameDecoder {
   private readonly buffer = new Uint8ArrayList()
   private readonly maxFrameBytes: number
   private readonly pool: BufferPool | undefined
+  /** The large frame being filled; while set, `buffer` holds only bytes that came after it. */
+  private filling: { frame: Uint8Array, filled: number, release: (() => void) | undefined } | undefined
 
   constructor (maxFrameBytes: number = MAX_FRAME_BYTES, pool?: BufferPool) {
     this.maxFrameBytes = maxFrameBytes
     this.pool = pool
   }
 
-  push (chunk: Uint8Array): void {
-    this.buffer.append(chunk)
+  /** `transient`: the caller reuses `chunk` once this returns, so whatever is kept is copied. */
+  push (chunk: Uint8Array, transient = false): void {
+    let rest = chunk
+    const filling = this.filling
+    if (filling !== undefined && filling.filled < filling.frame.byteLength) {
+      const n = Math.min(rest.byteLength, filling.frame.byteLength - filling.filled)
+      filling.frame.set(n === rest.byteLength ? rest : rest.subarray(0, n), filling.filled)
+      filling.filled += n
+      rest = rest.subarray(n)
+    }
+    if (rest.byteLength === 0) return
+    // new Uint8Array(x) copies; a Buffer's slice() would not
+    this.buffer.append(transient ? new Uint8Array(rest) : rest)
+    this.startFilling()
   }
 
   /** The next whole frame, or undefined when more bytes are needed. */
   next (): Frame | undefined {
+    const filling = this.filling
+    if (filling !== undefined) {
+      if (filling.filled < filling.frame.byteLength) return undefined
+      this.filling = undefined
+      const frame = this.frameOf(filling.frame, filling.release)
+      this.startFilling()
+      return frame
+    }
     if (this.buffer.byteLength === 0) return undefined
     const frameLength = this.peekVarint(0)
     if (frameLength === undefined) return undefined
@@ -63,20 +90,56 @@ export class FrameDecoder {
 
     let frame: Uint8Array
     let release: (() => void) | undefined
-    if (this.pool !== undefined && frameLength >= POOLED_FRAME_BYTES) {
-      const pooled = this.pool.take(frameLength)
+    if (frameLength >= POOLED_FRAME_BYTES) {
+      ({ frame, release } = this.allocate(frameLength))
       let at = 0
       for (const chunk of this.buffer.sublist(prefix, prefix + frameLength)) {
-        pooled.set(chunk, at)
+        frame.set(chunk, at)
         at += chunk.byteLength
       }
-      frame = pooled.subarray(0, frameLength)
-      const pool = this.pool
-      release = () => { pool.give(pooled) }
     } else {
       frame = this.buffer.subarray(prefix, prefix + frameLength)
     }
     this.buffer.consume(prefix + frameLength)
+    const result = this.frameOf(frame, release)
+    this.startFilling()
+    return result
+  }
+
+  get bufferedBytes (): number {
+    return this.buffer.byteLength + (this.filling?.filled ?? 0)
+  }
+
+  /** When the buffered bytes begin a large frame that is not all here yet, moves them into its own buffer. */
+  private startFilling (): void {
+    if (this.filling !== undefined || this.buffer.byteLength === 0) return
+    let frameLength: number | undefined
+    try {
+      frameLength = this.peekVarint(0)
+    } catch {
+      return // next() reports the malformed prefix
+    }
+    if (frameLength === undefined || frameLength < POOLED_FRAME_BYTES || frameLength > this.maxFrameBytes) return
+    const prefix = varint.encodingLength(frameLength)
+    if (this.buffer.byteLength >= prefix + frameLength) return // whole: next() takes it
+    const { frame, release } = this.allocate(frameLength)
+    let filled = 0
+    for (const chunk of this.buffer.sublist(prefix)) {
+      frame.set(chunk, filled)
+      filled += chunk.byteLength
+    }
+    this.buffer.consume(this.buffer.byteLength)
+    this.filling = { frame, filled, release }
+  }
+
+  private allocate (frameLength: number): { frame: Uint8Array, release: (() => void) | undefined } {
+    if (this.pool === undefined) return { frame: Buffer.allocUnsafeSlow(frameLength), release: undefined }
+    const pooled = this.pool.take(frameLength)
+    const pool = this.pool
+    return { frame: pooled.subarray(0, frameLength), release: () => { pool.give(pooled) } }
+  }
+
+  private frameOf (frame: Uint8Array, release: (() => void) | undefined): Frame {
     const headerLength = varint.decode(frame)
     const headerStart = varint.encodingLength(headerLength)
     if (headerStart + headerLength > frame.byteLength) {
@@ -87,10 +150,6 @@ export class FrameDecoder {
     const result: Frame = body.byteLength > 0 ? { header, body } : { header }
     if (release !== undefined) result.release = release
     return result
-  }
-
-  get bufferedBytes (): number {
-    return this.buffer.byteLength
   }
 
   private peekVarint (offset: number): number | undefined {

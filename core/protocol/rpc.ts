@@ -107,7 +107,7 @@ export class RpcPeer {
     this.onHandlerError = init.onHandlerError
     this.decoder = new FrameDecoder(undefined, init.requestBufferPool)
     channel.start({
-      data: (chunk) => { this.onData(chunk) },
+      data: (chunk, transient) => { this.onData(chunk, transient === true) },
       end: (err) => { this.shutdown(err) }
     })
   }
@@ -191,8 +191,8 @@ export class RpcPeer {
     this.channel.write(encodeFrame(encodeMessage({ k: 'c', i: id }))).catch(() => {})
   }
 
-  private onData (chunk: Uint8Array): void {
-    this.decoder.push(chunk)
+  private onData (chunk: Uint8Array, transient: boolean): void {
+    this.decoder.push(chunk, transient)
     this.pump()
   }
 

@@ -1,8 +1,9 @@
+import { randomBytes } from 'node:crypto'
 import { createServer, connect } from 'node:net'
 import type { Server, Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
-  AbortedError, BlockNotFoundError, FrameDecoder, MAX_FRAME_BYTES, ProtocolError, Reply, RpcPeer, TimeoutError,
+  AbortedError, BlockNotFoundError, BufferPool, FrameDecoder, MAX_FRAME_BYTES, ProtocolError, Reply, RpcPeer, TimeoutError,
   UnknownMethodError, encodeFrame, socketChannel
 } from '../../../core/index.ts'
 import type { Handlers } from '../../../core/index.ts'
@@ -48,6 +49,32 @@ describe('frames', () => {
       expect([...frames[0]!.header]).toEqual([1, 2, 3])
       expect(Buffer.compare(frames[0]!.body!, body)).toBe(0)
       expect(frames[1]!.body).toBeUndefined()
+    }
+  })
+
+  it('reassemble large and small frames from reused (transient) chunks cut anywhere, with and without a buffer pool', () => {
+    const bodies = [randomBytes(300_000), undefined, randomBytes(65_536), randomBytes(70_000), undefined, randomBytes(1024 * 1024)]
+    const bytes = Buffer.concat(bodies.flatMap((body, i) => encodeFrame(new Uint8Array([i]), body)))
+    for (const pool of [undefined, new BufferPool([128 * 1024, 2 * 1024 * 1024], 2)]) {
+      for (const cut of [1_000, 65_535, 65_536, 100_003, bytes.byteLength]) {
+        const decoder = new FrameDecoder(undefined, pool)
+        const scratch = Buffer.alloc(cut)
+        const frames = []
+        for (let i = 0; i < bytes.byteLength; i += cut) {
+          const n = bytes.copy(scratch, 0, i, i + cut)
+          decoder.push(scratch.subarray(0, n), true)
+          scratch.fill(0xee) // the stream reuses its buffer: nothing kept may point into it
+          for (let f = decoder.next(); f !== undefined; f = decoder.next()) frames.push(f)
+        }
+        expect(decoder.bufferedBytes).toBe(0)
+        expect(frames.map((f) => f.header[0])).toEqual([0, 1, 2, 3, 4, 5])
+        frames.forEach((f, i) => {
+          const body = bodies[i]
+          if (body === undefined) expect(f.body).toBeUndefined()
+          else expect(Buffer.compare(f.body!, body)).toBe(0)
+          f.release?.()
+        })
+      }
     }
   })
 

@@ -258,6 +258,8 @@ export class Drive {
     const version = file.version
     file.queuedVersion = version
     const stored = file.flushing.then(async () => await this.batcher.store(() => this.candidateOf(file), file.node.size))
+    const storing: Promise<void> = stored.then(() => {}, () => {}).finally(() => { if (file.storing === storing) file.storing = undefined })
+    file.storing = storing
     file.flushing = stored.then(() => {}, (err: Error) => {
       this.init.log(`${file.path}: could not be stored (${err.message}); the next close, fsync or unmount tries again`)
       if (file.queuedVersion === version) file.queuedVersion = undefined

@@ -33,6 +33,12 @@ export class OpenFile {
   published?: number
   /** Write-back: the version that put stores. */
   queuedVersion?: number
+  /**
+   * Write-back: set while a background store is reading the spool. Changes
+   * wait for it, so the store captures exactly the version that was closed
+   * (never a later one half-written over it).
+   */
+  storing?: Promise<void>
   private spool?: { file: string, handle: FileHandle }
   private spooling?: Promise<void>
   private reader?: RangeReader
@@ -93,6 +99,7 @@ export class OpenFile {
   }
 
   async write (buf: Buffer, length: number, position: number): Promise<number> {
+    if (this.storing !== undefined) await this.storing
     await this.ensureSpool()
     const spool = this.spool as { handle: FileHandle }
     const { bytesWritten } = await spool.handle.write(buf, 0, length, position)
@@ -101,6 +108,7 @@ export class OpenFile {
   }
 
   async truncate (size: number): Promise<void> {
+    if (this.storing !== undefined) await this.storing
     await this.ensureSpool(size === 0)
     await (this.spool as { handle: FileHandle }).handle.truncate(size)
     this.changed(size)

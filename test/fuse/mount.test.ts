@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Keystore } from '../../core/index.ts'
+import { Keystore, readFile as readContent, resolveEntry } from '../../core/index.ts'
 import { TestCluster, until } from '../helpers/cluster.ts'
 import { runFsx } from './fsx.ts'
 import { MountProcess, forceUnmount, sh } from './mount-process.ts'
@@ -225,6 +225,40 @@ describe('cairn mount', () => {
     expect(await errnoOf(stat(`${dir}/half.bin`))).toBe('ENOENT')
     expect(await again.stop()).toBe(0)
     expect(again.log).not.toMatch(/could not be stored|dropped/)
+  })
+
+  it('--writeback: a file changed again before its background store read it is published as it was closed, never half-rewritten', async () => {
+    const name = (await cluster.cairn(['key', 'gen', 'wb-rewrite'])).stdout.toString().trim()
+    const dir = path.join(work, 'wb-rewrite')
+    const wb = await mountAt(dir, ['--name', 'wb-rewrite', '--writeback'])
+    const closed = randomBytes(8 * 1024 * 1024)
+    await writeFile(`${dir}/f.bin`, closed)
+    // at once, before the store behind the close has read the spool: rewrite its end and keep it open
+    const again = await open(`${dir}/f.bin`, 'r+')
+    await again.write(Buffer.alloc(4096, 0x58), 0, 4096, closed.byteLength - 4096)
+    // watched from this process: a child process would inherit the open file, and its exit is a close (a flush)
+    const client = await cluster.client()
+    let published: Buffer | undefined
+    try {
+      await until('the closed version is published', async () => {
+        try {
+          const entry = await resolveEntry(client.context, await client.resolve(`/ipns/${name}/f.bin`))
+          const chunks: Uint8Array[] = []
+          for await (const chunk of readContent(entry.cid, client.reader)) chunks.push(chunk)
+          published = Buffer.concat(chunks)
+          return true
+        } catch {
+          return false
+        }
+      })
+    } finally {
+      await client.close()
+    }
+    expect(published?.equals(closed)).toBe(true)
+    await again.close()
+    expect(await wb.stop()).toBe(0)
+    const final = await cluster.cairn(['cat', `/ipns/${name}/f.bin`])
+    expect(final.stdout.subarray(-4096).equals(Buffer.alloc(4096, 0x58))).toBe(true)
   })
 
   it('--writeback: close returns at once, reads see the writes, order is kept, fsync and unmount wait for the cluster', async () => {

@@ -5,13 +5,14 @@
  * (node_modules/fuse-native/build/Release/fuse.node).
  *
  * fuse-native 2.2.6's binding hands JS the access time in place of the
- * modification time, so tar -x, cp -p and touch -d lost their mtimes; and
- * UTIME_NOW and UTIME_OMIT (libfuse 2.9 sends them when a program sets one
- * of the two times, as touch -a and touch -m do) reached JS as ~1,073 ms,
- * so "now" and "leave it alone" looked the same. The patched binding
- * resolves UTIME_NOW to the time of the call and passes UTIME_OMIT as
- * 2^53 - 1 ms (see fuse/binding.ts), and exports `cairn_utimens_patch`
- * so the mount can tell which binding it has.
+ * modification time, so tar -x and cp -p lost their mtimes. It never sets
+ * flag_utime_omit_ok either, so libfuse 2.9 calls utimens only when a
+ * program sets both times and silently drops a change of one (touch -m -d,
+ * touch -a); and with the flag, UTIME_NOW and UTIME_OMIT would reach JS
+ * as the same ~1,073 ms. The patched binding sets the flag, resolves
+ * UTIME_NOW to the time of the call, passes UTIME_OMIT as 2^53 - 1 ms (see
+ * fuse/binding.ts), and exports `cairn_utimens_patch` so the mount can
+ * tell which binding it has.
  *
  * Plain JavaScript on purpose: postinstall may run under any Node npm
  * finds, before the project's own Node is usable.
@@ -97,6 +98,13 @@ const EDITS = [
     what: 'utimens passes the modification time as the modification time',
     find: '  FUSE_UINT64_TO_INTS_ARGV(l->atime, 3)\n  FUSE_UINT64_TO_INTS_ARGV(l->atime, 5)\n',
     replace: () => '  FUSE_UINT64_TO_INTS_ARGV(l->atime, 3)\n  FUSE_UINT64_TO_INTS_ARGV(l->mtime, 5)\n'
+  },
+  {
+    // without the flag libfuse 2.9 calls utimens only when a program sets both times, and
+    // drops a change of one (touch -m -d, touch -a) without a word
+    what: 'libfuse is told utimens takes UTIME_NOW and UTIME_OMIT',
+    find: '  if (implemented[op_utimens]) ops.utimens = fuse_native_utimens;\n',
+    replace: () => '  if (implemented[op_utimens]) {\n    ops.utimens = fuse_native_utimens;\n    ops.flag_utime_omit_ok = 1;\n  }\n'
   },
   {
     what: 'the patch marker is exported',

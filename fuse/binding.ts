@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module'
+import path from 'node:path'
 
 /** What fuse-native hands a stat callback (times as Dates or epoch ms). */
 export interface FuseStat {
@@ -55,6 +56,7 @@ export interface FuseOps {
   link: (from: string, to: string, cb: Cb) => void
   chmod: (path: string, mode: number, cb: Cb) => void
   chown: (path: string, uid: number, gid: number, cb: Cb) => void
+  /** Times as fuse-native passes them: see utimensMtime for what they mean under each binding. */
   utimens: (path: string, atimeMs: number, mtimeMs: number, cb: Cb) => void
   statfs: (path: string, cb: Cb<FuseStatfs>) => void
   getxattr: (path: string, name: string, position: number, cb: (err: number, value?: Buffer | null) => void) => void
@@ -82,6 +84,49 @@ let loaded: FuseClass | undefined
 export function fuseNative (): FuseClass {
   loaded ??= require('fuse-native') as FuseClass
   return loaded
+}
+
+/** The `cairn_utimens_patch` that scripts/build-fuse-binding.mjs compiles in (its PATCH_REVISION). */
+const UTIMENS_PATCH_REVISION = 1
+/** What the patched binding passes for UTIME_OMIT: 2^53 - 1 ms, exact as a double and no real time. */
+export const UTIME_OMIT_MS = Number.MAX_SAFE_INTEGER
+/** UTIME_NOW and UTIME_OMIT would reach JS from the prebuilt binding as tv_nsec / 1e6, about 1,073 ms. */
+const PREBUILT_SPECIAL_BELOW_MS = 100_000
+
+export interface FuseBindingInfo {
+  /** The native file fuse-native loaded. */
+  path: string
+  /** Built by scripts/build-fuse-binding.mjs: utimens passes the real mtime, UTIME_NOW resolved, UTIME_OMIT as UTIME_OMIT_MS. */
+  patchedUtimens: boolean
+}
+
+/**
+ * Which native binding fuse-native uses: node-gyp-build picks
+ * build/Release/fuse.node (the patched build) over the prebuilt one. It
+ * is asked the same way fuse-native asks it, and Node loads a native file
+ * once per process, so this is the very module the mount runs on.
+ */
+export function fuseBindingInfo (): FuseBindingInfo {
+  fuseNative()
+  const dir = path.dirname(require.resolve('fuse-native/package.json'))
+  const gypBuild = createRequire(path.join(dir, 'index.js'))('node-gyp-build') as { path: (dir: string) => string }
+  const file = gypBuild.path(dir)
+  const native = require(file) as { cairn_utimens_patch?: number }
+  return { path: file, patchedUtimens: native.cairn_utimens_patch === UTIMENS_PATCH_REVISION }
+}
+
+/**
+ * The mtime a utimens call asks for: a time in ms, or undefined to leave
+ * it as it is (UTIME_OMIT: only the access time changes, which UnixFS
+ * does not keep). The prebuilt binding calls utimens only when both times
+ * are set, and passes the access time in place of the mtime, so the real
+ * mtime is out of reach: the access time is taken, which is right for
+ * touch and touch -d (both equal). UTIME_NOW and UTIME_OMIT would arrive
+ * there as the same small number; it reads as now, to be safe.
+ */
+export function utimensMtime (mtimeMs: number, patched: boolean): number | undefined {
+  if (patched) return mtimeMs === UTIME_OMIT_MS ? undefined : mtimeMs
+  return mtimeMs >= PREBUILT_SPECIAL_BELOW_MS ? mtimeMs : Date.now()
 }
 
 export interface MountArgs {

@@ -444,9 +444,11 @@ export class Drive {
     this.publisher.enqueue({ op: 'chmod', path, mode: node.mode })
   }
 
-  async utimens (path: string, mtimeMs: number): Promise<void> {
+  /** Sets the mtime; undefined leaves it (an access-time-only change, and UnixFS keeps no access time). */
+  async utimens (path: string, mtimeMs: number | undefined): Promise<void> {
     this.writable()
     const node = await this.lookup(path)
+    if (mtimeMs === undefined) return
     node.mtimeMs = mtimeMs
     if (segments(path).length === 0 || node.kind === 'symlink') return
     this.publisher.enqueue({ op: 'touch', path, mtimeMs })

@@ -5,7 +5,7 @@ import { promisify } from 'node:util'
 import type { PrivateKey } from '@libp2p/interface'
 import { NameTree, nameOfKey } from '../core/index.ts'
 import type { CairnClient, ProfileName } from '../core/index.ts'
-import { fuseNative, fuseOptions } from './binding.ts'
+import { fuseBindingInfo, fuseNative, fuseOptions } from './binding.ts'
 import type { FuseInstance } from './binding.ts'
 import { ContentView } from './content-view.ts'
 import { Drive } from './drive.ts'
@@ -143,14 +143,17 @@ export async function mountDrive (init: MountInit): Promise<MountedDrive> {
     ...(init.keys === undefined ? {} : { keys: init.keys }),
     openDrive
   })
+  const Fuse = fuseNative()
+  const binding = fuseBindingInfo()
+  if (!binding.patchedUtimens) log(`fuse-native's prebuilt binding is in use (${binding.path}): mtimes set by tar -x, cp -p and touch -m are lost; with gcc and libc6-dev installed, npm run build:fuse builds the fixed one`)
   const ops = createOperations({
     drives,
     client: init.client,
     clusterTimeoutMs: init.clusterTimeoutMs ?? 30_000,
+    patchedUtimens: binding.patchedUtimens,
     log,
     ...(init.views === true ? { views: { ipfs: new ContentView(init.client, 'ipfs', attrTimeoutMs), ipns: new ContentView(init.client, 'ipns', attrTimeoutMs) } } : {})
   })
-  const Fuse = fuseNative()
   const options = fuseOptions({ attrTimeoutSec: attrTimeoutMs / 1000, readOnly: init.readOnly === true, debug: init.debug === true })
   options.fsname = String(options.fsname).replace(/^cairn/, `cairn-${process.pid}`)
   const fuse: FuseInstance = new Fuse(mountpoint, ops, options)

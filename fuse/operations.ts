@@ -1,4 +1,5 @@
 import type { CairnClient } from '../core/index.ts'
+import { utimensMtime } from './binding.ts'
 import type { FuseOps, FuseStat, FuseStatfs } from './binding.ts'
 import type { ContentView } from './content-view.ts'
 import type { Drive } from './drive.ts'
@@ -15,6 +16,8 @@ export interface OperationsInit {
   views?: { ipfs: ContentView, ipns: ContentView }
   /** An operation that waits on the cluster longer than this fails with EIO. */
   clusterTimeoutMs: number
+  /** fuse-native runs on the patched binding (fuseBindingInfo); default false, the prebuilt one's times. */
+  patchedUtimens?: boolean
   log: (line: string) => void
 }
 
@@ -199,10 +202,9 @@ export function createOperations (init: OperationsInit): FuseOps {
     chmod: (path, mode, cb) => { run('chmod', path, async () => { const w = await writable(path); await w.drive.chmod(w.path, mode) }, ok(cb), (e) => { cb(e) }) },
     // owners are not part of UnixFS; every entry belongs to the mounting user
     chown: (path, _uid, _gid, cb) => { run('chown', path, async () => { await writable(path) }, ok(cb), (e) => { cb(e) }) },
+    // UnixFS keeps no access time (getattr shows the mtime in its place), so only the mtime is set
     utimens: (path, _atimeMs, mtimeMs, cb) => {
-      // fuse-native 2.2.6 passes the access time in both places (a bug in its binding), and
-      // UTIME_NOW/UTIME_OMIT arrive as about 1,073 ms: take a real time as given, else now
-      const when = mtimeMs > 100_000 ? mtimeMs : Date.now()
+      const when = utimensMtime(mtimeMs, init.patchedUtimens === true)
       run('utimens', path, async () => { const w = await writable(path); await w.drive.utimens(w.path, when) }, ok(cb), (e) => { cb(e) })
     },
     statfs: (path, cb) => {

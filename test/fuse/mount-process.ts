@@ -21,12 +21,13 @@ export class MountProcess {
     this.exited = new Promise((resolve) => { child.on('exit', (code) => { resolve(code) }) })
   }
 
-  static async start (cluster: TestCluster, dir: string, args: string[] = []): Promise<MountProcess> {
+  /** `env` is added to the test's own (PREBUILDS_ONLY=1 makes fuse-native load its prebuilt binding). */
+  static async start (cluster: TestCluster, dir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<MountProcess> {
     // a mount left by a killed process answers ENOTCONN: the directory is there, and cairn mount cleans it up
     await mkdir(dir, { recursive: true }).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOTCONN') throw err })
     const child = spawn(process.execPath, [MAIN, '--config', cluster.configFile, 'mount', dir, ...args], {
       cwd: cluster.dir,
-      env: { ...process.env, CAIRN_LOG: 'warn' },
+      env: { ...process.env, CAIRN_LOG: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe']
     })
     const mount = new MountProcess(dir, child)

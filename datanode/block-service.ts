@@ -31,7 +31,9 @@ export function blockSessionHandlers (store: BlockStore, events: BlockServiceEve
       // an empty block (the empty raw file) travels without a body
       const body = ctx.body ?? new Uint8Array(0)
       const stored = await io.run(async () => await store.put(cid, body))
-      if (stored) unsynced.push({ cid, size: body.byteLength })
+      // reported even when it was here already: the session that first put it may have died
+      // before its sync, and the namenode would then never learn of this copy
+      unsynced.push({ cid, size: body.byteLength })
       return { stored }
     },
 

@@ -2,10 +2,11 @@ import { createReadStream } from 'node:fs'
 import { randomUUID } from 'node:crypto'
 import type { CID } from 'multiformats/cid'
 import { currentRecord } from '../core/index.ts'
-import type { CairnClient, NameTree } from '../core/index.ts'
+import type { CairnClient, NameTree, TreeEdit } from '../core/index.ts'
 import { posix } from './errors.ts'
 import { NodeTable, nodeFromBlock, segments } from './node-table.ts'
 import type { FsNode } from './node-table.ts'
+import type { Journal } from './journal.ts'
 import { OpenFile } from './open-file.ts'
 import { Publisher } from './publisher.ts'
 import { StoreBatcher } from './store-batcher.ts'
@@ -28,6 +29,8 @@ export interface DriveInit {
    * cache. Default false: close returns only once stored and published.
    */
   writeback?: boolean
+  /** Write-back's journal (see Journal): what closes acknowledged survives a crash of the mount. */
+  journal?: Journal
   log: (line: string) => void
 }
 
@@ -86,6 +89,7 @@ export class Drive {
         this.table.root.cid = root
       },
       // the local view still shows the dropped change: reload it from the name at the next look
+      onSettled: (through) => { init.journal?.published(through) },
       onDropped: () => {
         this.knownSequence = undefined
         this.checkedMs = 0
@@ -236,7 +240,7 @@ export class Drive {
     if (this.init.writeback !== true) { await this.publishFile(file); return }
     if (!this.needsStore(file)) return
     while (this.backgroundFiles >= WRITEBACK_MAX_FILES) await new Promise<void>((resolve) => { this.backgroundWaiters.push(resolve) })
-    this.publishInBackground(file)
+    await this.publishInBackground(file)
   }
 
   async fsync (fh: number): Promise<void> {
@@ -251,15 +255,15 @@ export class Drive {
   /**
    * Write-back close: the put is queued now, in order with later renames
    * and removals, while its blocks are stored; the spool stays (and serves
-   * reads) until then.
+   * reads) until then. With a journal, the close is made durable locally
+   * first (spool synced, journal line synced), so a crash of the mount
+   * loses nothing it acknowledged: the next mount replays it.
    */
-  private publishInBackground (file: OpenFile): void {
+  private async publishInBackground (file: OpenFile): Promise<void> {
     if (!this.needsStore(file)) return
     const version = file.version
     file.queuedVersion = version
     const stored = file.flushing.then(async () => await this.batcher.store(() => this.candidateOf(file), file.node.size))
-    const storing: Promise<void> = stored.then(() => {}, () => {}).finally(() => { if (file.storing === storing) file.storing = undefined })
-    file.storing = storing
     file.flushing = stored.then(() => {}, (err: Error) => {
       this.init.log(`${file.path}: could not be stored (${err.message}); the next close, fsync or unmount tries again`)
       if (file.queuedVersion === version) file.queuedVersion = undefined
@@ -270,6 +274,16 @@ export class Drive {
     edit.catch(() => {})
     const ticket = this.publisher.enqueue(edit)
     file.published = ticket
+    const journal = this.init.journal
+    let recorded: Promise<void> = Promise.resolve()
+    // writes wait for this: the spool must hold the closed version until its blocks are stored (and,
+    // with a journal, until the journal says so, as a replay would otherwise store later bytes)
+    const storing: Promise<void> = stored.then(async (cid) => {
+      if (journal === undefined) return
+      await recorded
+      await journal.stored(ticket, cid)
+    }).catch(() => {}).finally(() => { if (file.storing === storing) file.storing = undefined })
+    file.storing = storing
     this.backgroundFiles++
     let cid: CID | undefined
     void stored.then((c) => { cid = c }, () => {})
@@ -283,6 +297,21 @@ export class Drive {
       this.backgroundFiles--
       this.backgroundWaiters.shift()?.()
     })
+    if (journal !== undefined) {
+      const put = { path, spool: file.spoolPath ?? '', mode: file.node.mode, mtimeMs: file.node.mtimeMs }
+      recorded = (async () => {
+        await file.sync()
+        await journal.put(ticket, put)
+      })()
+      await recorded
+    }
+  }
+
+  /** Queues a change for publishing (and, in write-back, journals it). */
+  private enqueue (edit: TreeEdit): number {
+    const ticket = this.publisher.enqueue(edit)
+    this.init.journal?.edit(ticket, edit)
+    return ticket
   }
 
   /** Every close flushes, read-only ones too: only a version not yet queued needs storing. */
@@ -313,7 +342,7 @@ export class Drive {
       const version = file.version
       const cid = await this.storeSpool(file)
       if (file.detached) return
-      await this.publisher.waitFor(this.publisher.enqueue({ op: 'put', path: file.path, cid }))
+      await this.publisher.waitFor(this.enqueue({ op: 'put', path: file.path, cid }))
       file.node.cid = cid
       if (file.version === version) file.dirty = false
     })
@@ -359,7 +388,7 @@ export class Drive {
     children.delete(name)
     dir.mtimeMs = Date.now()
     this.detach(path)
-    this.publisher.enqueue({ op: 'rm', path })
+    this.enqueue({ op: 'rm', path })
   }
 
   async mkdir (path: string, mode: number): Promise<void> {
@@ -368,8 +397,8 @@ export class Drive {
     if (children.has(name)) throw posix('EEXIST', `${path} exists`)
     children.set(name, { kind: 'dir', size: 0, mode: mode & 0o7777, mtimeMs: Date.now(), children: new Map() })
     dir.mtimeMs = Date.now()
-    this.publisher.enqueue({ op: 'mkdir', path })
-    if ((mode & 0o7777) !== 0o755) this.publisher.enqueue({ op: 'chmod', path, mode: mode & 0o7777 })
+    this.enqueue({ op: 'mkdir', path })
+    if ((mode & 0o7777) !== 0o755) this.enqueue({ op: 'chmod', path, mode: mode & 0o7777 })
   }
 
   async rmdir (path: string): Promise<void> {
@@ -381,7 +410,7 @@ export class Drive {
     if ((await this.table.children(node)).size > 0) throw posix('ENOTEMPTY', `${path} is not empty`)
     children.delete(name)
     dir.mtimeMs = Date.now()
-    this.publisher.enqueue({ op: 'rm', path })
+    this.enqueue({ op: 'rm', path })
   }
 
   async rename (from: string, to: string): Promise<void> {
@@ -409,7 +438,7 @@ export class Drive {
         this.open.set(file.path, file)
       }
     }
-    this.publisher.enqueue({ op: 'mv', from, to })
+    this.enqueue({ op: 'mv', from, to })
   }
 
   /** An entry removed or replaced: an open file there keeps its handles but publishes nothing more. */
@@ -427,7 +456,7 @@ export class Drive {
     const { children, name } = await this.table.parent(path)
     if (children.has(name)) throw posix('EEXIST', `${path} exists`)
     children.set(name, { kind: 'symlink', size: Buffer.byteLength(target), mode: 0o777, mtimeMs: Date.now(), target })
-    this.publisher.enqueue({ op: 'symlink', path, target })
+    this.enqueue({ op: 'symlink', path, target })
   }
 
   async readlink (path: string): Promise<string> {
@@ -441,7 +470,7 @@ export class Drive {
     const node = await this.lookup(path)
     node.mode = mode & 0o7777
     if (segments(path).length === 0 || node.kind === 'symlink') return
-    this.publisher.enqueue({ op: 'chmod', path, mode: node.mode })
+    this.enqueue({ op: 'chmod', path, mode: node.mode })
   }
 
   /** Sets the mtime; undefined leaves it (an access-time-only change, and UnixFS keeps no access time). */
@@ -451,7 +480,7 @@ export class Drive {
     if (mtimeMs === undefined) return
     node.mtimeMs = mtimeMs
     if (segments(path).length === 0 || node.kind === 'symlink') return
-    this.publisher.enqueue({ op: 'touch', path, mtimeMs })
+    this.enqueue({ op: 'touch', path, mtimeMs })
   }
 
   /** Waits until every change made so far is published (fsyncdir, unmount). */

@@ -10,6 +10,7 @@ import type { FuseInstance } from './binding.ts'
 import { ContentView } from './content-view.ts'
 import { Drive } from './drive.ts'
 import { DriveSet } from './drives.ts'
+import { Journal, journalFile, journalName, replayJournal } from './journal.ts'
 import { MountError } from './errors.ts'
 import { createOperations } from './operations.ts'
 
@@ -99,11 +100,38 @@ function alive (pid: number): boolean {
   }
 }
 
-/** Removes spool directories of mounts that died: their bytes were never acknowledged. */
-async function cleanSpools (spoolDir: string): Promise<void> {
-  for (const entry of await readdir(spoolDir).catch(() => [] as string[])) {
+/**
+ * Spool directories of mounts that died: a write-back journal in one holds
+ * changes that mount acknowledged, which are published now (for names
+ * whose key is here); the rest of what a dead mount spooled was never
+ * acknowledged and goes. A directory whose journal cannot be replayed yet
+ * (no key, cluster unreachable) is kept for the next mount.
+ */
+async function recoverSpools (spoolRoot: string, keys: PrivateKey[], treeOf: (key: PrivateKey) => NameTree, log: (line: string) => void): Promise<void> {
+  for (const entry of await readdir(spoolRoot).catch(() => [] as string[])) {
     const pid = Number(entry)
-    if (Number.isInteger(pid) && pid !== process.pid && !alive(pid)) await rm(path.join(spoolDir, entry), { recursive: true, force: true })
+    if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue
+    const dir = path.join(spoolRoot, entry)
+    let kept = 0
+    for (const fileName of await readdir(dir).catch(() => [] as string[])) {
+      const name = journalName(fileName)
+      if (name === undefined) continue
+      const key = keys.find((k) => nameOfKey(k.publicKey).text === name)
+      if (key === undefined) {
+        log(`the mount in process ${pid} left write-back changes to /ipns/${name}, whose key is not here; kept in ${dir} until a mount that holds it`)
+        kept++
+        continue
+      }
+      try {
+        const result = await replayJournal(path.join(dir, fileName), treeOf(key))
+        if (result.replayed > 0) log(`published ${result.replayed} change(s) to /ipns/${name} that the mount in process ${pid} had acknowledged (write-back) before it stopped`)
+        if (result.lost.length > 0) log(`could not recover ${result.lost.join(', ')} in /ipns/${name}: their spool files are gone`)
+      } catch (err) {
+        log(`could not yet publish the write-back changes to /ipns/${name} left by the mount in process ${pid} (${(err as Error).message}); the next mount tries again`)
+        kept++
+      }
+    }
+    if (kept === 0) await rm(dir, { recursive: true, force: true })
   }
 }
 
@@ -115,17 +143,25 @@ export async function mountDrive (init: MountInit): Promise<MountedDrive> {
   const info = await stat(mountpoint).catch(() => undefined)
   if (info?.isDirectory() !== true) throw new MountError(`${mountpoint} is not a directory`, { hint: 'create it first: mkdir -p <dir>' })
 
-  await cleanSpools(init.spoolDir)
+  const treeOf = (key: PrivateKey): NameTree => new NameTree(init.client.context, {
+    key,
+    ...(init.replication === undefined ? {} : { replication: init.replication }),
+    ...(init.profile === undefined ? {} : { profile: init.profile })
+  })
+  await recoverSpools(init.spoolDir, init.keys === undefined ? [init.key] : await init.keys(), treeOf, log)
   const spoolDir = path.join(init.spoolDir, String(process.pid))
   await mkdir(spoolDir, { recursive: true, mode: 0o700 })
   const attrTimeoutMs = init.attrTimeoutMs ?? 1000
+  const journals: Journal[] = []
   const openDrive = async (key: PrivateKey): Promise<Drive> => {
-    const tree = new NameTree(init.client.context, {
-      key,
-      ...(init.replication === undefined ? {} : { replication: init.replication }),
-      ...(init.profile === undefined ? {} : { profile: init.profile })
-    })
+    const tree = treeOf(key)
+    let journal: Journal | undefined
+    if (init.writeback === true && init.readOnly !== true) {
+      journal = await Journal.open(journalFile(spoolDir, tree.name.text))
+      journals.push(journal)
+    }
     return await Drive.open({
+      ...(journal === undefined ? {} : { journal }),
       client: init.client,
       tree,
       readOnly: init.readOnly === true,
@@ -167,11 +203,13 @@ export async function mountDrive (init: MountInit): Promise<MountedDrive> {
     name: mainName,
     unmount: async () => {
       unmounting ??= (async () => {
+        let drained = false
         try {
           // every name written under ipns/ is published too; one failing does not keep the others back
           const failures = (await Promise.allSettled((await drives.drives()).map(async (drive) => { await drive.drain() })))
             .flatMap((r) => r.status === 'rejected' ? [r.reason as unknown] : [])
           if (failures.length > 0) throw failures[0]
+          drained = true
         } finally {
           await new Promise<void>((resolve) => {
             fuse.unmount((err) => {
@@ -179,7 +217,10 @@ export async function mountDrive (init: MountInit): Promise<MountedDrive> {
               resolve()
             })
           })
-          await rm(spoolDir, { recursive: true, force: true })
+          for (const journal of journals) await journal.close().catch(() => {})
+          // what could not be published stays with its journal for the next mount
+          if (drained || journals.length === 0) await rm(spoolDir, { recursive: true, force: true })
+          else log(`changes not yet published are kept in ${spoolDir}; the next cairn mount publishes them`)
         }
       })()
       await unmounting

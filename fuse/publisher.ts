@@ -14,6 +14,8 @@ export interface PublisherInit {
   log: (line: string) => void
   /** Told about each publish: the new root and record sequence. */
   onPublished: (root: CID, sequence: bigint, edits: number) => void
+  /** Told each time every ticket up to `through` is published (or dropped). */
+  onSettled?: (through: number) => void
   /** Told when an edit could never apply to the name's tree and was dropped (the mount's view is then stale). */
   onDropped?: (edit: TreeEdit, err: Error) => void
 }
@@ -133,13 +135,13 @@ export class Publisher {
         }
       }
       if (edits.length === 0) {
-        this.publishedBelow = last + 1
+        this.advance(last)
         this.settle((w) => w.ticket <= last, undefined)
         return
       }
       const published = await this.init.tree.apply(edits, randomUUID())
       this.failures = 0
-      this.publishedBelow = last + 1
+      this.advance(last)
       this.init.onPublished(published.root, BigInt(published.sequence), batch.length)
       this.settle((w) => w.ticket <= last, undefined)
     } catch (err) {
@@ -175,8 +177,13 @@ export class Publisher {
       this.init.log(`could not publish ${describe(edit)}: ${err.message}; another writer changed the tree in a way this change cannot follow, so it is dropped`)
       this.init.onDropped?.(edit, err)
     }
-    this.publishedBelow = last + 1
+    this.advance(last)
     this.settle((w) => w.ticket <= last, err)
+  }
+
+  private advance (last: number): void {
+    this.publishedBelow = last + 1
+    this.init.onSettled?.(last)
   }
 
   private settle (match: (w: { ticket: number }) => boolean, err: Error | undefined): void {

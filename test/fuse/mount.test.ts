@@ -227,6 +227,34 @@ describe('cairn mount', () => {
     expect(again.log).not.toMatch(/could not be stored|dropped/)
   })
 
+  it('--writeback: what closes acknowledged survives kill -9 of the mount; the next mount publishes it from the journal', async () => {
+    const name = (await cluster.cairn(['key', 'gen', 'wb-crash'])).stdout.toString().trim()
+    const dir = path.join(work, 'wb-crash')
+    const victim = await mountAt(dir, ['--name', 'wb-crash', '--writeback'])
+    const files = Array.from({ length: 60 }, (_, i) => ({ name: `notes/n-${i}.txt`, bytes: randomBytes(50 + i * 31) }))
+    files.push({ name: 'big.bin', bytes: randomBytes(16 * 1024 * 1024 + 3) })
+    await mkdir(`${dir}/notes`)
+    for (const f of files) await writeFile(`${dir}/${f.name}`, f.bytes)
+    // an editor's save, and a removal after a close
+    await writeFile(`${dir}/doc.txt`, 'draft')
+    await writeFile(`${dir}/.doc.txt.swp`, 'saved')
+    await rename(`${dir}/.doc.txt.swp`, `${dir}/doc.txt`)
+    await writeFile(`${dir}/scratch.txt`, 'gone')
+    await rm(`${dir}/scratch.txt`)
+    // every close above returned: the mount dies before its background stores and publishes are done
+    await victim.kill9()
+    await forceUnmount(dir)
+
+    const after = await mountAt(dir, ['--name', 'wb-crash'])
+    expect(after.log).toMatch(/published \d+ change\(s\) to \/ipns\/\S+ that the mount in process \d+ had acknowledged/)
+    for (const f of files) expect((await readFile(`${dir}/${f.name}`)).equals(f.bytes), f.name).toBe(true)
+    expect(await readFile(`${dir}/doc.txt`, 'utf8')).toBe('saved')
+    expect((await readdir(dir)).sort()).toEqual(['big.bin', 'doc.txt', 'notes'])
+    expect(await after.stop()).toBe(0)
+    const got = await cluster.cairn(['cat', `/ipns/${name}/big.bin`])
+    expect(got.stdout.equals(files.at(-1)?.bytes as Buffer)).toBe(true)
+  })
+
   it('--writeback: a file changed again before its background store read it is published as it was closed, never half-rewritten', async () => {
     const name = (await cluster.cairn(['key', 'gen', 'wb-rewrite'])).stdout.toString().trim()
     const dir = path.join(work, 'wb-rewrite')

@@ -1,0 +1,163 @@
+import { createReadStream } from 'node:fs'
+import { open, readFile, rm, stat } from 'node:fs/promises'
+import type { FileHandle } from 'node:fs/promises'
+import { randomUUID } from 'node:crypto'
+import { CID } from 'multiformats/cid'
+import type { NameTree, TreeEdit } from '../core/index.ts'
+
+/** A write-back close: the file's bytes are in `spool`, its blocks not yet stored. */
+interface PendingPut { path: string, spool: string, mode: number, mtimeMs: number }
+
+/** One line of a journal. Tickets are the publisher's, in queue order. */
+type Line =
+  | { t: number, edit: JsonEdit }
+  | { t: number, put: PendingPut }
+  | { t: number, cid: string }
+  | { through: number }
+
+/** A TreeEdit as JSON (a CID as its string). */
+type JsonEdit = Exclude<TreeEdit, { op: 'put' }> | { op: 'put', path: string, cid: string }
+
+/** Where the journal of a name's drive lives, in the mount's spool directory. */
+export function journalFile (spoolDir: string, name: string): string {
+  return `${spoolDir}/journal-${name}.jsonl`
+}
+
+/** The name a journal file belongs to, or undefined for another file. */
+export function journalName (fileName: string): string | undefined {
+  return /^journal-(.+)\.jsonl$/.exec(fileName)?.[1]
+}
+
+/**
+ * The write-back journal of one drive: every change queued for publishing,
+ * in order, so that what a write-back close acknowledged survives a crash
+ * of the mount. The next mount replays what was not yet published
+ * (`replayJournal`), as JuiceFS uploads its write-back cache on restart.
+ *
+ * Only a write-back close waits for the disk (the spool and the journal
+ * are synced before close returns); the other changes ride along with the
+ * next sync, as a local filesystem's metadata does with its journal
+ * commit. Once everything queued is published the file is emptied.
+ */
+export class Journal {
+  private readonly handle: FileHandle
+  /** Appends and syncs, one at a time and in order. */
+  private chain: Promise<void> = Promise.resolve()
+  private lastTicket = 0
+  private failed: Error | undefined
+
+  private constructor (handle: FileHandle) {
+    this.handle = handle
+  }
+
+  static async open (file: string): Promise<Journal> {
+    return new Journal(await open(file, 'a', 0o600))
+  }
+
+  /** A change published as soon as it is batched (not waited for). */
+  edit (ticket: number, edit: TreeEdit): void {
+    this.lastTicket = ticket
+    void this.append({ t: ticket, edit: toJson(edit) })
+  }
+
+  /** A write-back close: durable (with everything queued before it) when this resolves. */
+  async put (ticket: number, put: PendingPut): Promise<void> {
+    this.lastTicket = ticket
+    await this.append({ t: ticket, put }, true)
+  }
+
+  /** The blocks of a pending put are stored: durable before the spool may change again. */
+  async stored (ticket: number, cid: CID): Promise<void> {
+    await this.append({ t: ticket, cid: cid.toString() }, true)
+  }
+
+  /** Everything up to `ticket` is published (or dropped); an all-published journal is emptied. */
+  published (through: number): void {
+    if (through >= this.lastTicket) {
+      this.chain = this.chain.then(async () => { await this.handle.truncate(0) }).catch((err: Error) => { this.failed ??= err })
+    } else {
+      void this.append({ through })
+    }
+  }
+
+  async close (): Promise<void> {
+    await this.chain
+    await this.handle.close()
+  }
+
+  private async append (line: Line, sync = false): Promise<void> {
+    const run = this.chain.then(async () => {
+      if (this.failed !== undefined) throw this.failed
+      await this.handle.write(`${JSON.stringify(line)}\n`)
+      if (sync) await this.handle.datasync()
+    })
+    this.chain = run.catch((err: Error) => { this.failed ??= err })
+    await run
+  }
+}
+
+function toJson (edit: TreeEdit): JsonEdit {
+  return edit.op === 'put' ? { op: 'put', path: edit.path, cid: edit.cid.toString() } : edit
+}
+
+function fromJson (edit: JsonEdit): TreeEdit {
+  return edit.op === 'put' ? { op: 'put', path: edit.path, cid: CID.parse(edit.cid) } : edit
+}
+
+export interface ReplayResult {
+  /** Changes published now. */
+  replayed: number
+  /** Write-back closes whose spool was gone (nothing to store). */
+  lost: string[]
+}
+
+/**
+ * Publishes what a journal holds beyond its last published ticket: stores
+ * the spools of write-back closes whose blocks were not yet stored, then
+ * applies every change in order (NameTree.apply: on top of whatever the
+ * name points to now, so other writers' changes since are kept). A journal
+ * cut short by the crash mid-line loses only that line, which no close
+ * had been told was durable.
+ */
+export async function replayJournal (file: string, tree: NameTree): Promise<ReplayResult> {
+  const text = await readFile(file, 'utf8')
+  let through = 0
+  const changes = new Map<number, { edit?: TreeEdit, put?: PendingPut, cid?: CID }>()
+  for (const raw of text.split('\n')) {
+    if (raw.trim() === '') continue
+    let line: Line
+    try {
+      line = JSON.parse(raw) as Line
+    } catch {
+      break // the torn tail of a crash
+    }
+    if ('through' in line) { through = Math.max(through, line.through); continue }
+    const change = changes.get(line.t) ?? {}
+    if ('edit' in line) change.edit = fromJson(line.edit)
+    else if ('put' in line) change.put = line.put
+    else change.cid = CID.parse(line.cid)
+    changes.set(line.t, change)
+  }
+  const edits: TreeEdit[] = []
+  const lost: string[] = []
+  for (const [ticket, change] of [...changes].sort((a, b) => a[0] - b[0])) {
+    if (ticket <= through) continue
+    if (change.edit !== undefined) { edits.push(change.edit); continue }
+    const put = change.put
+    if (put === undefined) continue
+    let cid = change.cid
+    if (cid === undefined) {
+      // '' is a file closed empty, which never had a spool
+      if (put.spool !== '' && await stat(put.spool).catch(() => undefined) === undefined) { lost.push(put.path); continue }
+      cid = await tree.storeFile([{
+        content: put.spool === '' ? new Uint8Array(0) : createReadStream(put.spool, { highWaterMark: 1024 * 1024 }),
+        mode: put.mode,
+        mtime: { secs: BigInt(Math.floor(put.mtimeMs / 1000)), nsecs: Math.floor((put.mtimeMs % 1000) * 1e6) }
+      }], randomUUID())
+    }
+    edits.push({ op: 'put', path: put.path, cid })
+  }
+  if (edits.length > 0) await tree.apply(edits, randomUUID())
+  await rm(file, { force: true })
+  return { replayed: edits.length, lost }
+}

@@ -25,8 +25,8 @@ export interface DriveInit {
    * Write-back: `close` returns once the file is in the local spool; its
    * blocks are stored and the name published in the background, in order
    * with the other changes. `fsync` and unmount still wait for the
-   * cluster. What a crash interrupts is lost, as with any write-back
-   * cache. Default false: close returns only once stored and published.
+   * cluster. With `journal`, a crash loses nothing a close acknowledged.
+   * Default false: close returns only once stored and published.
    */
   writeback?: boolean
   /** Write-back's journal (see Journal): what closes acknowledged survives a crash of the mount. */

@@ -24,7 +24,7 @@ export function registerMount (program: Command): void {
     .option('--ipfs', 'also show ipfs/<cid>/... (read-only) and ipns/<name>/... at the root (writable for the names whose key you hold, read-only for others)')
     .option('--attr-timeout <ms>', 'how long attributes are cached, and how often another mount\'s changes are looked for', '1000')
     .option('--spool <dir>', 'where files being written are kept until stored (default: spool/ beside the config)')
-    .option('--writeback', 'close returns once the file is in the local spool; it is stored and published in the background (fsync and unmount still wait; a crash loses what was not yet stored)')
+    .option('--writeback', 'close returns once the file is in the local spool; it is stored and published in the background (fsync and unmount still wait; after a crash, the next mount publishes what was acknowledged, from a local journal)')
     .option('--debug', 'log every FUSE call')
     .addHelpText('after', `
 Stays in the foreground; Ctrl-C or SIGTERM publishes what was written, then unmounts.

@@ -298,19 +298,21 @@ export class Drive {
       this.backgroundWaiters.shift()?.()
     })
     if (journal !== undefined) {
-      const put = { path, spool: file.spoolPath ?? '', mode: file.node.mode, mtimeMs: file.node.mtimeMs }
-      recorded = (async () => {
-        await file.sync()
-        await journal.put(ticket, put)
-      })()
+      const put = { path, spool: file.spoolPath ?? '', size: file.node.size, mode: file.node.mode, mtimeMs: file.node.mtimeMs }
+      file.afterStoring = async () => { await journal.sync() }
+      recorded = journal.put(ticket, put)
       await recorded
     }
   }
 
-  /** Queues a change for publishing (and, in write-back, journals it). */
-  private enqueue (edit: TreeEdit): number {
+  /**
+   * Queues a change for publishing. In write-back it is journaled before
+   * the operation returns, so what a program was told is done survives a
+   * crash of the mount.
+   */
+  private async enqueue (edit: TreeEdit): Promise<number> {
     const ticket = this.publisher.enqueue(edit)
-    this.init.journal?.edit(ticket, edit)
+    await this.init.journal?.edit(ticket, edit)
     return ticket
   }
 
@@ -342,7 +344,7 @@ export class Drive {
       const version = file.version
       const cid = await this.storeSpool(file)
       if (file.detached) return
-      await this.publisher.waitFor(this.enqueue({ op: 'put', path: file.path, cid }))
+      await this.publisher.waitFor(await this.enqueue({ op: 'put', path: file.path, cid }))
       file.node.cid = cid
       if (file.version === version) file.dirty = false
     })
@@ -388,7 +390,7 @@ export class Drive {
     children.delete(name)
     dir.mtimeMs = Date.now()
     this.detach(path)
-    this.enqueue({ op: 'rm', path })
+    await this.enqueue({ op: 'rm', path })
   }
 
   async mkdir (path: string, mode: number): Promise<void> {
@@ -397,8 +399,10 @@ export class Drive {
     if (children.has(name)) throw posix('EEXIST', `${path} exists`)
     children.set(name, { kind: 'dir', size: 0, mode: mode & 0o7777, mtimeMs: Date.now(), children: new Map() })
     dir.mtimeMs = Date.now()
-    this.enqueue({ op: 'mkdir', path })
-    if ((mode & 0o7777) !== 0o755) this.enqueue({ op: 'chmod', path, mode: mode & 0o7777 })
+    // both queued before either is awaited, so nothing lands between them
+    const made = this.enqueue({ op: 'mkdir', path })
+    const moded = (mode & 0o7777) !== 0o755 ? this.enqueue({ op: 'chmod', path, mode: mode & 0o7777 }) : undefined
+    await Promise.all([made, moded])
   }
 
   async rmdir (path: string): Promise<void> {
@@ -410,7 +414,7 @@ export class Drive {
     if ((await this.table.children(node)).size > 0) throw posix('ENOTEMPTY', `${path} is not empty`)
     children.delete(name)
     dir.mtimeMs = Date.now()
-    this.enqueue({ op: 'rm', path })
+    await this.enqueue({ op: 'rm', path })
   }
 
   async rename (from: string, to: string): Promise<void> {
@@ -438,7 +442,7 @@ export class Drive {
         this.open.set(file.path, file)
       }
     }
-    this.enqueue({ op: 'mv', from, to })
+    await this.enqueue({ op: 'mv', from, to })
   }
 
   /** An entry removed or replaced: an open file there keeps its handles but publishes nothing more. */
@@ -456,7 +460,7 @@ export class Drive {
     const { children, name } = await this.table.parent(path)
     if (children.has(name)) throw posix('EEXIST', `${path} exists`)
     children.set(name, { kind: 'symlink', size: Buffer.byteLength(target), mode: 0o777, mtimeMs: Date.now(), target })
-    this.enqueue({ op: 'symlink', path, target })
+    await this.enqueue({ op: 'symlink', path, target })
   }
 
   async readlink (path: string): Promise<string> {
@@ -470,7 +474,7 @@ export class Drive {
     const node = await this.lookup(path)
     node.mode = mode & 0o7777
     if (segments(path).length === 0 || node.kind === 'symlink') return
-    this.enqueue({ op: 'chmod', path, mode: node.mode })
+    await this.enqueue({ op: 'chmod', path, mode: node.mode })
   }
 
   /** Sets the mtime; undefined leaves it (an access-time-only change, and UnixFS keeps no access time). */
@@ -480,7 +484,7 @@ export class Drive {
     if (mtimeMs === undefined) return
     node.mtimeMs = mtimeMs
     if (segments(path).length === 0 || node.kind === 'symlink') return
-    this.enqueue({ op: 'touch', path, mtimeMs })
+    await this.enqueue({ op: 'touch', path, mtimeMs })
   }
 
   /** Waits until every change made so far is published (fsyncdir, unmount). */

@@ -5,8 +5,8 @@ import { randomUUID } from 'node:crypto'
 import { CID } from 'multiformats/cid'
 import type { NameTree, TreeEdit } from '../core/index.ts'
 
-/** A write-back close: the file's bytes are in `spool`, its blocks not yet stored. */
-interface PendingPut { path: string, spool: string, mode: number, mtimeMs: number }
+/** A write-back close: the file's `size` bytes are in `spool`, its blocks not yet stored. */
+interface PendingPut { path: string, spool: string, size: number, mode: number, mtimeMs: number }
 
 /** One line of a journal. Tickets are the publisher's, in queue order. */
 type Line =
@@ -34,10 +34,14 @@ export function journalName (fileName: string): string | undefined {
  * of the mount. The next mount replays what was not yet published
  * (`replayJournal`), as JuiceFS uploads its write-back cache on restart.
  *
- * Only a write-back close waits for the disk (the spool and the journal
- * are synced before close returns); the other changes ride along with the
- * next sync, as a local filesystem's metadata does with its journal
- * commit. Once everything queued is published the file is emptied.
+ * The journal is written, not synced, at each change: like the spool
+ * files, it then survives a crash of the mount process (a bug, an OOM
+ * kill, kill -9), which is what write-back has to answer for. A crash of
+ * the machine before the kernel writes it out loses those changes, as a
+ * local disk's cache would (`fsync` still waits for the cluster). A replay
+ * never publishes a spool whose size is not the one recorded (a machine
+ * crash can leave it short). Once everything queued is published the file
+ * is emptied.
  */
 export class Journal {
   private readonly handle: FileHandle
@@ -54,21 +58,32 @@ export class Journal {
     return new Journal(await open(file, 'a', 0o600))
   }
 
-  /** A change published as soon as it is batched (not waited for). */
-  edit (ticket: number, edit: TreeEdit): void {
+  /** A change queued for publishing: in the journal when this resolves. */
+  async edit (ticket: number, edit: TreeEdit): Promise<void> {
     this.lastTicket = ticket
-    void this.append({ t: ticket, edit: toJson(edit) })
+    await this.append({ t: ticket, edit: toJson(edit) })
   }
 
-  /** A write-back close: durable (with everything queued before it) when this resolves. */
+  /** A write-back close: in the journal (and out of this process) when this resolves. */
   async put (ticket: number, put: PendingPut): Promise<void> {
     this.lastTicket = ticket
-    await this.append({ t: ticket, put }, true)
+    await this.append({ t: ticket, put })
   }
 
-  /** The blocks of a pending put are stored: durable before the spool may change again. */
+  /** The blocks of a pending put are stored: recorded before the spool may change again. */
   async stored (ticket: number, cid: CID): Promise<void> {
-    await this.append({ t: ticket, cid: cid.toString() }, true)
+    await this.append({ t: ticket, cid: cid.toString() })
+  }
+
+  /**
+   * Syncs what is written so far. Paid only by a change to a file whose
+   * store just finished: on a machine crash its spool could otherwise hold
+   * later bytes while the journal still says to store it.
+   */
+  async sync (): Promise<void> {
+    const run = this.chain.then(async () => { await this.handle.datasync() })
+    this.chain = run.catch((err: Error) => { this.failed ??= err })
+    await run
   }
 
   /** Everything up to `ticket` is published (or dropped); an all-published journal is emptied. */
@@ -85,11 +100,10 @@ export class Journal {
     await this.handle.close()
   }
 
-  private async append (line: Line, sync = false): Promise<void> {
+  private async append (line: Line): Promise<void> {
     const run = this.chain.then(async () => {
       if (this.failed !== undefined) throw this.failed
       await this.handle.write(`${JSON.stringify(line)}\n`)
-      if (sync) await this.handle.datasync()
     })
     this.chain = run.catch((err: Error) => { this.failed ??= err })
     await run
@@ -107,7 +121,7 @@ function fromJson (edit: JsonEdit): TreeEdit {
 export interface ReplayResult {
   /** Changes published now. */
   replayed: number
-  /** Write-back closes whose spool was gone (nothing to store). */
+  /** Write-back closes whose spool was gone or not the size closed (nothing trustworthy to store). */
   lost: string[]
 }
 
@@ -148,7 +162,7 @@ export async function replayJournal (file: string, tree: NameTree): Promise<Repl
     let cid = change.cid
     if (cid === undefined) {
       // '' is a file closed empty, which never had a spool
-      if (put.spool !== '' && await stat(put.spool).catch(() => undefined) === undefined) { lost.push(put.path); continue }
+      if (put.spool !== '' && (await stat(put.spool).catch(() => undefined))?.size !== put.size) { lost.push(put.path); continue }
       cid = await tree.storeFile([{
         content: put.spool === '' ? new Uint8Array(0) : createReadStream(put.spool, { highWaterMark: 1024 * 1024 }),
         mode: put.mode,

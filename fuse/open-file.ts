@@ -39,6 +39,8 @@ export class OpenFile {
    * (never a later one half-written over it).
    */
   storing?: Promise<void>
+  /** Run by a change that waited for `storing` (the write-back journal syncs its record). */
+  afterStoring?: () => Promise<void>
   private spool?: { file: string, handle: FileHandle }
   private spooling?: Promise<void>
   private reader?: RangeReader
@@ -99,7 +101,7 @@ export class OpenFile {
   }
 
   async write (buf: Buffer, length: number, position: number): Promise<number> {
-    if (this.storing !== undefined) await this.storing
+    await this.waitForStore()
     await this.ensureSpool()
     const spool = this.spool as { handle: FileHandle }
     const { bytesWritten } = await spool.handle.write(buf, 0, length, position)
@@ -108,10 +110,16 @@ export class OpenFile {
   }
 
   async truncate (size: number): Promise<void> {
-    if (this.storing !== undefined) await this.storing
+    await this.waitForStore()
     await this.ensureSpool(size === 0)
     await (this.spool as { handle: FileHandle }).handle.truncate(size)
     this.changed(size)
+  }
+
+  private async waitForStore (): Promise<void> {
+    if (this.storing === undefined) return
+    await this.storing
+    await this.afterStoring?.()
   }
 
   /** The spool's bytes reach the disk (an fsync of the mount's file fsyncs its spool too). */

@@ -6,7 +6,7 @@ import {
   AbortedError, BlockNotFoundError, BufferPool, FrameDecoder, MAX_FRAME_BYTES, ProtocolError, Reply, RpcPeer, TimeoutError,
   UnknownMethodError, encodeFrame, socketChannel
 } from '../../../core/index.ts'
-import type { Handlers } from '../../../core/index.ts'
+import type { Channel, ChannelSink, Handlers } from '../../../core/index.ts'
 
 let server: Server | undefined
 const sockets: Socket[] = []
@@ -87,6 +87,35 @@ describe('frames', () => {
 })
 
 describe('rpc', () => {
+  it('a channel that breaks while a request is being written fails that call once, with no unhandled rejection', async () => {
+    // the break is staged by hand: a real socket cannot be made to fail at exactly this moment
+    let sink: ChannelSink | undefined
+    const channel: Channel = {
+      label: 'breaking',
+      start (s) { sink = s },
+      pause () {},
+      resume () {},
+      async write () {
+        sink?.end(new Error('connection reset'))
+        throw new Error('write after reset')
+      },
+      async close () {},
+      abort () {}
+    }
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown): void => { unhandled.push(reason) }
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      const peer = new RpcPeer(channel, { handlers: {} })
+      await expect(peer.call('block.put', {})).rejects.toThrow(/could not send block\.put to breaking: write after reset/)
+      await expect(peer.call('block.put', {})).rejects.toThrow(/closed/)
+      for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve))
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+    }
+    expect(unhandled).toEqual([])
+  })
+
   it('answers many concurrent calls, matching each answer to its call, bodies intact', async () => {
     const { client } = await pair({
       echo: async (p: { n: number }, ctx) => {

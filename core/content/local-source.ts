@@ -80,7 +80,13 @@ async function * walkDirectory (dir: string, importPath: string, init: LocalSour
   }
 }
 
-/** Streams a file in fresh 1 MiB buffers (the importer may hold on to them). */
+/**
+ * Streams a file in fresh buffers (the importer may hold on to them) of at
+ * most 1 MiB. A regular file is read in pieces no bigger than what is left
+ * of it: a fixed 1 MiB buffer per read cost a put of 1,000 small files 2 GiB
+ * of allocations and a fifth of its time in the garbage collector. A file
+ * that grew since its stat, and a pipe, are read in full-size pieces.
+ */
 export async function * readLocalFile (file: string, init: LocalSourceInit = {}): AsyncGenerator<Uint8Array> {
   let handle
   try {
@@ -89,18 +95,28 @@ export async function * readLocalFile (file: string, init: LocalSourceInit = {})
     throw localError(file, err)
   }
   try {
+    let left = -1
+    try {
+      const info = await handle.stat()
+      if (info.isFile()) left = info.size
+    } catch (err) {
+      throw localError(file, err)
+    }
     while (true) {
       init.signal?.throwIfAborted()
-      const buffer = Buffer.allocUnsafe(READ_BYTES)
+      // left 0: one byte tells end of file from a file that grew
+      const want = left > 0 ? Math.min(READ_BYTES, left) : left === 0 ? 1 : READ_BYTES
+      const buffer = Buffer.allocUnsafe(want)
       let bytesRead: number
       try {
-        ({ bytesRead } = await handle.read(buffer, 0, READ_BYTES, null))
+        ({ bytesRead } = await handle.read(buffer, 0, want, null))
       } catch (err) {
         throw localError(file, err)
       }
       if (bytesRead === 0) return
+      left = left > 0 ? left - bytesRead : -1
       init.onRead?.(bytesRead)
-      yield bytesRead === READ_BYTES ? buffer : buffer.subarray(0, bytesRead)
+      yield bytesRead === want ? buffer : buffer.subarray(0, bytesRead)
     }
   } finally {
     await handle.close()

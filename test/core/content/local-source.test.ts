@@ -1,0 +1,46 @@
+import { randomBytes } from 'node:crypto'
+import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { readLocalFile } from '../../../core/content/local-source.ts'
+
+let dir: string
+beforeAll(async () => { dir = await mkdtemp(path.join(tmpdir(), 'cairn-local-')) })
+afterAll(async () => { await rm(dir, { recursive: true, force: true }) })
+
+async function readAll (file: string, onChunk?: (chunk: Uint8Array) => Promise<void>): Promise<{ bytes: Buffer, pieces: number[] }> {
+  const parts: Uint8Array[] = []
+  for await (const chunk of readLocalFile(file)) {
+    parts.push(chunk)
+    await onChunk?.(chunk)
+  }
+  return { bytes: Buffer.concat(parts), pieces: parts.map((p) => p.byteLength) }
+}
+
+describe('reading a local file for a put', () => {
+  it('reads every size exactly, in pieces of at most 1 MiB and never bigger than what is left', async () => {
+    for (const size of [0, 1, 100, 1024 * 1024, 1024 * 1024 + 1, 3 * 1024 * 1024 - 7]) {
+      const file = path.join(dir, `f-${size}`)
+      const bytes = randomBytes(size)
+      await writeFile(file, bytes)
+      const got = await readAll(file)
+      expect(got.bytes.equals(bytes)).toBe(true)
+      expect(Math.max(0, ...got.pieces)).toBeLessThanOrEqual(1024 * 1024)
+      // a small file costs one buffer of its own size, not a megabyte
+      if (size > 0 && size < 1024 * 1024) expect(got.pieces).toEqual([size])
+    }
+  })
+
+  it('reads on when the file grows while it is read', async () => {
+    const file = path.join(dir, 'growing')
+    const first = randomBytes(1024 * 1024 + 10)
+    const more = randomBytes(5000)
+    await writeFile(file, first)
+    let grown = false
+    const got = await readAll(file, async () => {
+      if (!grown) { grown = true; await appendFile(file, more) }
+    })
+    expect(got.bytes.equals(Buffer.concat([first, more]))).toBe(true)
+  })
+})

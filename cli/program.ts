@@ -24,6 +24,7 @@ import { registerExport } from './commands/export.ts'
 import { registerImport } from './commands/import.ts'
 import { registerGateway } from './commands/gateway.ts'
 import { EXIT, exitCodeOf, printError } from './support/errors.ts'
+import { tuneMalloc } from '../core/index.ts'
 
 // Services receive blocks in fresh socket buffers that V8 counts as external
 // memory; by default it answers every ~14 MiB with a full mark-compact of the
@@ -31,7 +32,11 @@ import { EXIT, exitCodeOf, printError } from './support/errors.ts'
 // memory in the global limit cut that from 18 to 3 per 256 MiB. Clients keep
 // the default: there the flag let garbage pile up (peak memory 239 -> 320 MiB).
 const SERVICES = new Set(['namenode', 'datanode', 'up'])
-if (SERVICES.has(commandName(process.argv.slice(2)) ?? '')) v8.setFlagsFromString('--external-memory-accounted-in-global-limit')
+const command = commandName(process.argv.slice(2)) ?? ''
+if (SERVICES.has(command)) v8.setFlagsFromString('--external-memory-accounted-in-global-limit')
+// long-running processes that receive blocks keep freed memory for the next block (core/util/malloc.ts);
+// one-shot commands keep glibc's defaults, and with them their small peak memory
+if (command === 'datanode' || command === 'gateway' || command === 'mount') tuneMalloc()
 
 /** The subcommand: the first word that is not a global option or its value. */
 function commandName (args: string[]): string | undefined {

@@ -33,17 +33,12 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { BuildToolsMissingError, compiler, nodeIncludeDir } from './native-tools.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
 /** Bumped with every change to the patch; fuse/binding.ts expects the same number. */
 const PATCH_REVISION = 1
-
-/** Problems of the machine (no compiler, no headers): the prebuilt binding stays, with a warning. */
-class BuildToolsMissingError extends Error {
-  name = 'BuildToolsMissingError'
-  code = 'ERR_BUILD_TOOLS_MISSING'
-}
 
 /** fuse-native's source is not the text the patch was written against (an upgrade): the patch needs a look. */
 class PatchMismatchError extends Error {
@@ -123,29 +118,6 @@ function patchSource (source, sourcePath) {
     out = out.slice(0, at) + edit.replace(edit.find) + out.slice(at + edit.find.length)
   }
   return out
-}
-
-/** Node's headers for the compile: N-API is ABI-stable, so any Node's do; fuse-native.c also includes uv.h. */
-function nodeIncludeDir (require) {
-  const candidates = [path.join(path.dirname(process.execPath), '..', 'include', 'node')]
-  try {
-    // the `node` package (the project's Node) keeps its headers in its platform package
-    const nodePackage = path.dirname(require.resolve('node/package.json'))
-    const platformPackage = createRequire(path.join(nodePackage, 'package.json')).resolve(`node-${process.platform}-${process.arch}/package.json`)
-    candidates.push(path.join(path.dirname(platformPackage), 'include', 'node'))
-  } catch {}
-  candidates.push('/usr/include/node', '/usr/local/include/node')
-  const found = candidates.find((dir) => existsSync(path.join(dir, 'node_api.h')) && existsSync(path.join(dir, 'uv.h')))
-  if (found === undefined) throw new BuildToolsMissingError(`no Node headers (node_api.h and uv.h) in ${candidates.join(', ')}`)
-  return found
-}
-
-function compiler () {
-  for (const cc of [process.env.CC, 'cc', 'gcc'].filter(Boolean)) {
-    const probe = spawnSync(cc, ['--version'], { stdio: 'ignore' })
-    if (probe.error === undefined && probe.status === 0) return cc
-  }
-  throw new BuildToolsMissingError('no C compiler (cc or gcc)')
 }
 
 /** Loads the binding in a separate Node and checks the marker; libfuse.so.2 comes from fuse-shared-library when the system lacks it. */

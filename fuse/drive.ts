@@ -37,6 +37,9 @@ export interface DriveInit {
 /** Handles are unique across the drives of a process (a mount holds one drive per writable name); views' start at 2^30. */
 let nextHandle = 1
 
+/** Files up to this size are stored in their publish's round (NameTree.prepareSmallFile), held in memory until then. */
+const INLINE_FILE_BYTES = 256 * 1024
+
 const O_ACCMODE = 3
 /** Write-back files closed but not yet published, at most: past it a close waits (each holds a spool file open). */
 const WRITEBACK_MAX_FILES = 256
@@ -342,9 +345,13 @@ export class Drive {
     const run = file.flushing.then(async () => {
       if (!file.dirty || file.detached) return
       const version = file.version
-      const cid = await this.storeSpool(file)
+      // a small file's blocks travel with the publish and are stored with the directory nodes, one
+      // round instead of two (not with a journal: it records CIDs, which must then be stored already)
+      const inline = this.init.journal === undefined && file.node.size <= INLINE_FILE_BYTES
+      const prepared = inline ? await this.init.tree.prepareSmallFile(this.candidateOf(file)) : { cid: await this.storeSpool(file), blocks: undefined }
       if (file.detached) return
-      await this.publisher.waitFor(await this.enqueue({ op: 'put', path: file.path, cid }))
+      const { cid, blocks } = prepared
+      await this.publisher.waitFor(await this.enqueue({ op: 'put', path: file.path, cid, ...(blocks === undefined ? {} : { blocks }) }))
       file.node.cid = cid
       if (file.version === version) file.dirty = false
     })

@@ -31,7 +31,9 @@ function isPermanent (err: unknown): boolean {
 
 function describe (edit: TreeEdit): string {
   switch (edit.op) {
-    case 'put': return `the new content of ${edit.path} (stored as ${edit.cid.toString()}; cairn get ${edit.cid.toString()} recovers it)`
+    case 'put': return edit.blocks === undefined
+      ? `the new content of ${edit.path} (stored as ${edit.cid.toString()}; cairn get ${edit.cid.toString()} recovers it)`
+      : `the new content of ${edit.path} (${edit.blocks.reduce((n, b) => n + b.bytes.byteLength, 0)} bytes, which were to be stored with this change)`
     case 'mv': return `the rename of ${edit.from} to ${edit.to}`
     default: return `${edit.op} ${edit.path}`
   }

@@ -41,7 +41,11 @@ export interface NameTreeInit {
 
 /** One change to a tree, as `NameTree.apply` takes them; paths from the tree's root. */
 export type TreeEdit =
-  | { op: 'put', path: string, cid: CID }
+  /**
+   * `blocks`: the file's own blocks, not yet stored, to be stored with the
+   * change's directory nodes in one round (see `prepareSmallFile`).
+   */
+  | { op: 'put', path: string, cid: CID, blocks?: Array<{ cid: CID, bytes: Uint8Array }> }
   | { op: 'mkdir', path: string }
   | { op: 'rm', path: string }
   | { op: 'mv', from: string, to: string }
@@ -172,6 +176,18 @@ export class NameTree {
   }
 
   /**
+   * Imports a small file in memory, storing nothing: a put edit carrying
+   * the blocks stores them with the change's directory nodes, one round
+   * (placement, transfer, sync, index) instead of two. For content that
+   * fits in memory comfortably (a mount's small files); the caller bounds it.
+   */
+  async prepareSmallFile (content: ImportCandidateStream): Promise<{ cid: CID, blocks: Array<{ cid: CID, bytes: Uint8Array }> }> {
+    const blocks: Array<{ cid: CID, bytes: Uint8Array }> = []
+    const summary = await importDag(content, { put: async (cid, bytes) => { blocks.push({ cid, bytes }) } }, { profile: this.init.profile ?? DEFAULT_PROFILE, ...(this.init.signal === undefined ? {} : { signal: this.init.signal }) })
+    return { cid: summary.root, blocks }
+  }
+
+  /**
    * Stores several files in one round: their blocks share the writer's
    * batches (one placement, one transfer and one sync per batch instead of
    * per file) and their DAG nodes one index call. Returns each root.
@@ -219,6 +235,7 @@ export class NameTree {
     }
     switch (edit.op) {
       case 'put':
+        for (const block of edit.blocks ?? []) await overlay.put(block.cid, block.bytes)
         return await place(root, segments, edit.cid)
       case 'symlink':
         return await place(root, segments, await overlay.put(await symlinkCid(edit.target, root), symlinkBytes(edit.target)))

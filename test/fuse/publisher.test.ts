@@ -49,4 +49,19 @@ describe('the mount\'s publisher', () => {
     await publisher.waitFor(publisher.enqueue({ op: 'mkdir', path: '/later' }))
     expect(publisher.idle).toBe(true)
   })
+
+  it('stores a small file\'s blocks in the publish that links it (one round), readable by anyone after', async () => {
+    const tree = new NameTree(client.context, { key: await generateKeyPair('Ed25519'), replication: 1 })
+    const publisher = new Publisher({ tree, debounceMs: 10, log: () => {}, onPublished: () => {} })
+    const bytes = new TextEncoder().encode('small, and stored with its directory')
+    const { cid, blocks } = await tree.prepareSmallFile([{ content: bytes, mode: 0o640 }])
+    expect(blocks.length).toBeGreaterThan(0)
+    await publisher.waitFor(publisher.enqueue({ op: 'put', path: '/notes/small.txt', cid, blocks }))
+    const got = await cluster.cairn(['cat', `/ipns/${tree.name.text}/notes/small.txt`])
+    expect(got.code, got.stderr.toString()).toBe(0)
+    expect(got.stdout.toString()).toBe('small, and stored with its directory')
+    // pinned at the name's replication like any other content: fsck finds nothing missing
+    const fsck = await cluster.cairn(['fsck', '--json'])
+    expect(fsck.code, fsck.stdout.toString()).toBe(0)
+  })
 })

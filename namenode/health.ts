@@ -1,4 +1,4 @@
-import type { DatanodeAdminState, DatanodeState } from '../core/index.ts'
+import type { DatanodeAdminState, DatanodeState, HealthTally } from '../core/index.ts'
 
 /**
  * Replication health of one pinned block, decided from where its copies are
@@ -6,16 +6,6 @@ import type { DatanodeAdminState, DatanodeState } from '../core/index.ts'
  * fsck and the tests all use these functions.
  */
 export type BlockHealth = 'healthy' | 'under-replicated' | 'over-replicated' | 'misplaced' | 'missing' | 'corrupt'
-
-/** Counters per health state, as fsck and the monitor's totals keep them. */
-export interface HealthTally {
-  healthy: number
-  underReplicated: number
-  overReplicated: number
-  misplaced: number
-  missing: number
-  corrupt: number
-}
 
 const TALLY_FIELD: Record<BlockHealth, keyof HealthTally> = {
   healthy: 'healthy',

@@ -251,15 +251,19 @@ export interface FsckParams {
   maxProblems?: number
 }
 
-export interface FsckCounts {
-  blocks: number
-  bytes: number
+/** Counters per replication health state, as fsck and the namenode's monitor keep them. */
+export interface HealthTally {
   healthy: number
   underReplicated: number
   overReplicated: number
   misplaced: number
   missing: number
   corrupt: number
+}
+
+export interface FsckCounts extends HealthTally {
+  blocks: number
+  bytes: number
 }
 
 export interface FsckPin extends FsckCounts {

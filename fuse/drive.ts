@@ -258,9 +258,9 @@ export class Drive {
   /**
    * Write-back close: the put is queued now, in order with later renames
    * and removals, while its blocks are stored; the spool stays (and serves
-   * reads) until then. With a journal, the close is made durable locally
-   * first (spool synced, journal line synced), so a crash of the mount
-   * loses nothing it acknowledged: the next mount replays it.
+   * reads) until then. With a journal, the close is in the journal before
+   * it returns, so a crash of the mount process loses nothing it
+   * acknowledged: the next mount replays it.
    */
   private async publishInBackground (file: OpenFile): Promise<void> {
     if (!this.needsStore(file)) return

@@ -45,7 +45,7 @@ export function journalName (fileName: string): string | undefined {
  */
 export class Journal {
   private readonly handle: FileHandle
-  /** Appends and syncs, one at a time and in order. */
+  /** Writes, syncs and truncations, one at a time and in order. */
   private chain: Promise<void> = Promise.resolve()
   private lastTicket = 0
   private failed: Error | undefined
@@ -91,7 +91,8 @@ export class Journal {
     if (through >= this.lastTicket) {
       this.chain = this.chain.then(async () => { await this.handle.truncate(0) }).catch((err: Error) => { this.failed ??= err })
     } else {
-      void this.append({ through })
+      // a failed journal has already failed the close or change that wrote to it
+      this.append({ through }).catch(() => {})
     }
   }
 

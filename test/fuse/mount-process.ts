@@ -1,9 +1,11 @@
 import { execFile, spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import { promisify } from 'node:util'
-import { MAIN } from '../helpers/cluster.ts'
-import type { TestCluster } from '../helpers/cluster.ts'
+import { afterAll, beforeAll, expect } from 'vitest'
+import { MAIN, TestCluster } from '../helpers/cluster.ts'
 
 export const exec = promisify(execFile)
 
@@ -66,4 +68,53 @@ export async function sh (command: string, cwd: string, timeoutMs = 120_000): Pr
 /** Detaches whatever is left mounted (a failed test must not leave a mount behind). */
 export async function forceUnmount (dir: string): Promise<void> {
   await exec('fusermount', ['-uz', dir]).catch(() => {})
+}
+
+/** What one file of mount tests shares: its cluster, a work directory, and every mount it started. */
+export interface MountSuite {
+  readonly cluster: TestCluster
+  readonly work: string
+  /** Starts a mount that the suite stops (and checks) after the file. */
+  mountAt: (dir: string, args?: string[], env?: NodeJS.ProcessEnv) => Promise<MountProcess>
+}
+
+/**
+ * Registers the setup and teardown of a file of mount tests: a cluster of 2
+ * datanodes and a work directory before, and after: every mount stopped
+ * (and detached if it will not), the cluster stopped, the directory gone.
+ * A mount carries on after an unhandled rejection, but that is a bug: the
+ * file fails if any of its mounts logged one.
+ */
+export function mountSuite (prefix: string): MountSuite {
+  let cluster: TestCluster | undefined
+  let work: string | undefined
+  const mounts: MountProcess[] = []
+  beforeAll(async () => {
+    cluster = await TestCluster.start({ datanodes: 2 })
+    work = await mkdtemp(path.join(tmpdir(), prefix))
+  })
+  afterAll(async () => {
+    for (const m of mounts) {
+      await m.stop().catch(() => {})
+      await forceUnmount(m.dir)
+    }
+    await cluster?.stop()
+    if (work !== undefined) await rm(work, { recursive: true, force: true })
+    for (const m of mounts) expect(m.log).not.toContain('internal error')
+  })
+  return {
+    get cluster () {
+      if (cluster === undefined) throw new Error('the suite has not started')
+      return cluster
+    },
+    get work () {
+      if (work === undefined) throw new Error('the suite has not started')
+      return work
+    },
+    async mountAt (dir, args = [], env = {}) {
+      const m = await MountProcess.start(this.cluster, dir, args, env)
+      mounts.push(m)
+      return m
+    }
+  }
 }

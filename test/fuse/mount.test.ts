@@ -1,44 +1,30 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, readdir, readFile, readlink, rename, rm, mkdir, rmdir, writeFile, symlink, stat, open, lstat } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readdir, readFile, readlink, rename, rm, mkdir, rmdir, writeFile, symlink, stat, open, lstat } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { Keystore, readFile as readContent, resolveEntry } from '../../core/index.ts'
-import { TestCluster, until } from '../helpers/cluster.ts'
+import { until } from '../helpers/cluster.ts'
+import type { TestCluster } from '../helpers/cluster.ts'
 import { runFsx } from './fsx.ts'
-import { MountProcess, forceUnmount, sh } from './mount-process.ts'
+import { forceUnmount, mountSuite, sh } from './mount-process.ts'
+import type { MountProcess } from './mount-process.ts'
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url))
 
+const suite = mountSuite('cairn-fuse-')
 let cluster: TestCluster
 let work: string
 let mnt: string
 let drive: MountProcess
-const mounts: MountProcess[] = []
 
-async function mountAt (dir: string, args: string[] = []): Promise<MountProcess> {
-  const m = await MountProcess.start(cluster, dir, args)
-  mounts.push(m)
-  return m
-}
+const mountAt = suite.mountAt.bind(suite)
 
 beforeAll(async () => {
-  cluster = await TestCluster.start({ datanodes: 2 })
-  work = await mkdtemp(path.join(tmpdir(), 'cairn-fuse-'))
+  cluster = suite.cluster
+  work = suite.work
   mnt = path.join(work, 'mnt')
   drive = await mountAt(mnt, ['--ipfs'])
-})
-
-afterAll(async () => {
-  for (const m of mounts) {
-    await m.stop().catch(() => {})
-    await forceUnmount(m.dir)
-  }
-  await cluster?.stop()
-  if (work !== undefined) await rm(work, { recursive: true, force: true })
-  // the mount carries on after an unhandled rejection, but it is a bug: none may happen here
-  for (const m of mounts) expect(m.log).not.toContain('internal error')
 })
 
 async function errnoOf (p: Promise<unknown>): Promise<string | undefined> {

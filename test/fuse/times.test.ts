@@ -1,40 +1,25 @@
-import { mkdir, mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, stat, utimes, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { TestCluster } from '../helpers/cluster.ts'
-import { MountProcess, forceUnmount, sh } from './mount-process.ts'
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { TestCluster } from '../helpers/cluster.ts'
+import { mountSuite, sh } from './mount-process.ts'
+import type { MountProcess } from './mount-process.ts'
 
+const suite = mountSuite('cairn-times-')
 let cluster: TestCluster
 let work: string
 let mnt: string
 let drive: MountProcess
-const mounts: MountProcess[] = []
 /** Every mtime a test set through the mount, by path below it: the remount test checks them all again. */
 const expected = new Map<string, number>()
 
-async function mountAt (dir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<MountProcess> {
-  const m = await MountProcess.start(cluster, dir, args, env)
-  mounts.push(m)
-  return m
-}
+const mountAt = suite.mountAt.bind(suite)
 
 beforeAll(async () => {
-  cluster = await TestCluster.start({ datanodes: 2 })
-  work = await mkdtemp(path.join(tmpdir(), 'cairn-times-'))
+  cluster = suite.cluster
+  work = suite.work
   mnt = path.join(work, 'mnt')
   drive = await mountAt(mnt)
-})
-
-afterAll(async () => {
-  for (const m of mounts) {
-    await m.stop().catch(() => {})
-    await forceUnmount(m.dir)
-  }
-  await cluster?.stop()
-  if (work !== undefined) await rm(work, { recursive: true, force: true })
-  // as in mount.test.ts: the mount carries on after an unhandled rejection, but none may happen here
-  for (const m of mounts) expect(m.log).not.toContain('internal error')
 })
 
 const mtimeOf = async (file: string): Promise<number> => (await stat(file)).mtimeMs

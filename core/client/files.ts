@@ -183,7 +183,7 @@ export class NameTree {
    */
   async prepareSmallFile (content: ImportCandidateStream): Promise<{ cid: CID, blocks: Array<{ cid: CID, bytes: Uint8Array }> }> {
     const blocks: Array<{ cid: CID, bytes: Uint8Array }> = []
-    const summary = await importDag(content, { put: async (cid, bytes) => { blocks.push({ cid, bytes }) } }, { profile: this.init.profile ?? DEFAULT_PROFILE, ...(this.init.signal === undefined ? {} : { signal: this.init.signal }) })
+    const summary = await importDag(content, { put: async (cid, bytes) => { blocks.push({ cid, bytes }) } }, this.importOptions())
     return { cid: summary.root, blocks }
   }
 
@@ -197,7 +197,7 @@ export class NameTree {
     const roots: CID[] = []
     const nodes: Array<{ cid: CID, bytes?: Uint8Array }> = []
     for (const content of contents) {
-      const summary = await importDag(content, writer, { profile: this.init.profile ?? DEFAULT_PROFILE, ...(this.init.signal === undefined ? {} : { signal: this.init.signal }) })
+      const summary = await importDag(content, writer, this.importOptions())
       roots.push(summary.root)
       nodes.push(...summary.dagNodes)
     }
@@ -313,6 +313,10 @@ export class NameTree {
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt))
       }
     }
+  }
+
+  private importOptions (): { profile: ProfileName, signal?: AbortSignal } {
+    return { profile: this.init.profile ?? DEFAULT_PROFILE, ...(this.init.signal === undefined ? {} : { signal: this.init.signal }) }
   }
 
   /** Stores file content at the name's replication; returns its root. */

@@ -7,10 +7,6 @@ import { exporter } from 'ipfs-unixfs-exporter'
 import type { UnixFSEntry } from 'ipfs-unixfs-exporter'
 import type { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
-import * as dagPb from '@ipld/dag-pb'
-import { UnixFS as UnixFSData } from 'ipfs-unixfs'
-import { CID as CIDClass } from 'multiformats/cid'
-import { sha256 } from 'multiformats/hashes/sha2'
 import { DEFAULT_REPLICATION } from '../constants.ts'
 import {
   AlreadyExistsError, CairnError, ConflictError, DirectoryNotEmptyError, InvalidPathError, NotADirectoryError,
@@ -24,6 +20,8 @@ import { blockLinks } from '../content/links.ts'
 import { nameOfKey } from '../naming/names.ts'
 import type { Name } from '../naming/names.ts'
 import { BlockWriter } from './block-writer.ts'
+import { TreeEditor, segmentsOf } from './tree-editor.ts'
+import type { TreeEdit } from './tree-editor.ts'
 import type { ClientContext } from './context.ts'
 import { currentRecord, publish, resolvePath } from './names.ts'
 import type { Published } from './names.ts'
@@ -38,20 +36,6 @@ export interface NameTreeInit {
   maxAttempts?: number
   signal?: AbortSignal
 }
-
-/** One change to a tree, as `NameTree.apply` takes them; paths from the tree's root. */
-export type TreeEdit =
-  /**
-   * `blocks`: the file's own blocks, not yet stored, to be stored with the
-   * change's directory nodes in one round (see `prepareSmallFile`).
-   */
-  | { op: 'put', path: string, cid: CID, blocks?: Array<{ cid: CID, bytes: Uint8Array }> }
-  | { op: 'mkdir', path: string }
-  | { op: 'rm', path: string }
-  | { op: 'mv', from: string, to: string }
-  | { op: 'symlink', path: string, target: string }
-  | { op: 'chmod', path: string, mode: number }
-  | { op: 'touch', path: string, mtimeMs: number }
 
 export interface TreeEntry {
   name: string
@@ -216,57 +200,18 @@ export class NameTree {
   async apply (edits: TreeEdit[], lease: string = randomUUID()): Promise<Published & { root: CID }> {
     let root: CID | undefined
     const published = await this.change(lease, async (base, fs, overlay) => {
-      let at = base
-      for (const edit of edits) at = await this.applyOne(at, edit, fs, overlay)
-      root = at
-      return at
+      const tree = await TreeEditor.open(base, {
+        blocks: { get: async (cid) => await overlay.block(cid), put: async (cid, bytes) => { await overlay.put(cid, bytes) } },
+        fs,
+        lookup: async (dir, name) => (await this.entryAt(dir, [name], overlay))?.cid,
+        shard: this.shardOptions(base),
+        cidVersion: this.dirOptions(base).cidVersion
+      })
+      for (const edit of edits) await tree.apply(edit)
+      root = await tree.flush()
+      return root
     })
     return { ...published, root: root as CID }
-  }
-
-  private async applyOne (root: CID, edit: TreeEdit, fs: UnixFS, overlay: Overlay): Promise<CID> {
-    const segments = segmentsOf(edit.op === 'mv' ? edit.from : edit.path)
-    const name = segments.at(-1)
-    const parent = segments.slice(0, -1)
-    const place = async (at: CID, target: string[], cid: CID): Promise<CID> => {
-      const leaf = target.at(-1)
-      if (leaf === undefined) return cid
-      return await this.inDirectory(at, target.slice(0, -1), fs, overlay, true, async (dir) => await fs.cp(cid, dir, leaf, { force: true, ...this.shardOptions(at) }))
-    }
-    switch (edit.op) {
-      case 'put':
-        for (const block of edit.blocks ?? []) await overlay.put(block.cid, block.bytes)
-        return await place(root, segments, edit.cid)
-      case 'symlink':
-        return await place(root, segments, await overlay.put(await symlinkCid(edit.target, root), symlinkBytes(edit.target)))
-      case 'mkdir': {
-        if (name === undefined) return root
-        const existing = await this.entryAt(root, segments, overlay)
-        if (existing?.type === 'directory') return root
-        return await place(root, segments, await fs.addDirectory({}, this.dirOptions(root)))
-      }
-      case 'rm': {
-        if (name === undefined) return root
-        const existing = await this.entryAt(root, segments, overlay).catch(() => undefined)
-        if (existing === undefined) return root
-        return await this.inDirectory(root, parent, fs, overlay, false, async (dir) => await fs.rm(dir, name, this.shardOptions(root)))
-      }
-      case 'mv': {
-        const source = await this.entryAt(root, segments, overlay).catch(() => undefined)
-        if (source === undefined || name === undefined) return root
-        const removed = await this.inDirectory(root, parent, fs, overlay, false, async (dir) => await fs.rm(dir, name, this.shardOptions(root)))
-        return await place(removed, segmentsOf(edit.to), source.cid)
-      }
-      case 'chmod':
-      case 'touch': {
-        const existing = await this.entryAt(root, segments, overlay).catch(() => undefined)
-        if (existing === undefined) return root
-        const changed = edit.op === 'chmod'
-          ? await fs.chmod(existing.cid, edit.mode)
-          : await fs.touch(existing.cid, { mtime: { secs: BigInt(Math.floor(edit.mtimeMs / 1000)), nsecs: Math.round((edit.mtimeMs % 1000) * 1e6) } })
-        return await place(root, segments, changed)
-      }
-    }
   }
 
   /** Puts `cid` at `target`, or inside it (as `fallbackName`) when `target` is a directory. */
@@ -408,8 +353,11 @@ class Overlay {
   }
 
   async * get (cid: CID, options?: { signal?: AbortSignal }): AsyncGenerator<Uint8Array> {
-    const mine = this.fresh.get(blockKey(cid))
-    yield mine === undefined ? await this.ctx.reader.get(cid, options) : mine.bytes
+    yield await this.block(cid, options)
+  }
+
+  async block (cid: CID, options?: { signal?: AbortSignal }): Promise<Uint8Array> {
+    return this.fresh.get(blockKey(cid))?.bytes ?? await this.ctx.reader.get(cid, options)
   }
 
   async put (cid: CID, bytes: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<CID> {
@@ -458,26 +406,4 @@ function kindOf (entry: UnixFSEntry): TreeEntry['kind'] {
   if (entry.type === 'file') return entry.unixfs.type === 'symlink' ? 'symlink' : 'file'
   if (entry.type === 'raw' || entry.type === 'identity') return 'file'
   return 'other'
-}
-
-/** A UnixFS symlink node's bytes (dag-pb, no links). */
-function symlinkBytes (target: string): Uint8Array {
-  return dagPb.encode(dagPb.prepare({ Data: new UnixFSData({ type: 'symlink', data: new TextEncoder().encode(target) }).marshal() }))
-}
-
-/** Symlinks follow the tree's CID version, as its directories do. */
-async function symlinkCid (target: string, root: CID): Promise<CID> {
-  const digest = await sha256.digest(symlinkBytes(target))
-  return root.version === 0 ? CIDClass.createV0(digest) : CIDClass.createV1(dagPb.code, digest)
-}
-
-/** `/a/b/c` as segments, refusing what cannot be a name in a directory. */
-export function segmentsOf (path: string): string[] {
-  const segments = path.split('/').filter((s) => s !== '')
-  for (const s of segments) {
-    if (s === '.' || s === '..' || s.includes('\0')) {
-      throw new InvalidPathError(`"${s}" cannot be a name in a tree`, { hint: 'give a plain path from the root, such as /docs/notes.txt' })
-    }
-  }
-  return segments
 }

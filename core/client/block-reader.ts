@@ -52,6 +52,12 @@ export class BlockReader implements BlockGetter {
     this.scheduleFlush()
   }
 
+  /** Where blocks were just stored (by this client): reading them back then asks no namenode. */
+  learn (cids: CID[], holders: DatanodeAddress[]): void {
+    if (holders.length === 0) return
+    for (const cid of cids) this.rememberLocation(blockKey(cid), holders)
+  }
+
   async get (cid: CID, options: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
     // identity CIDs carry their bytes
     if (isIdentity(cid)) return cid.multihash.digest

@@ -23,6 +23,8 @@ export interface BlockWriterInit {
   inFlightBytes?: number
   /** Bytes whose copies are all stored. */
   onStored?: (bytes: number) => void
+  /** Where blocks now have copies (a reader that learns it need not ask the namenode). */
+  onReplicated?: (cids: CID[], holders: DatanodeAddress[]) => void
   /** Things the user should know that do not fail the write. */
   onWarning?: (message: string) => void
   /** The put's lease: keeps its blocks from gc until the pin commits. */
@@ -138,12 +140,15 @@ export class BlockWriter implements BlockSink {
 
     const tried = new Set(allocation.targets.map((t) => t.id))
     let stored = 0
+    const holders: DatanodeAddress[] = []
     const errors: Error[] = []
     let pending = allocation.targets
     for (let round = 0; round <= WRITE_TARGET_RETRIES && pending.length > 0; round++) {
-      const results = await Promise.allSettled(pending.map(async (target) => { await this.sendTo(target, blocks) }))
+      const targets = pending
+      const results = await Promise.allSettled(targets.map(async (target) => { await this.sendTo(target, blocks) }))
       const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
       stored += results.length - failed.length
+      results.forEach((r, i) => { if (r.status === 'fulfilled') holders.push(targets[i] as DatanodeAddress) })
       for (const f of failed) errors.push(f.reason as Error)
       if (failed.length === 0 || signal?.aborted === true) break
       // replace the targets that failed with datanodes not tried yet
@@ -167,6 +172,7 @@ export class BlockWriter implements BlockSink {
       this.init.onWarning?.(`some blocks have ${stored} of ${replication} copies for now; the namenode repairs this`)
     }
     this.minCopies = Math.min(this.minCopies, stored)
+    this.init.onReplicated?.(blocks.map((b) => b.cid), holders)
     this.blocksSent += blocks.length
     this.init.onStored?.(batch.bytes)
   }

@@ -25,6 +25,10 @@ import type { TreeEdit } from './tree-editor.ts'
 import type { ClientContext } from './context.ts'
 import { currentRecord, publish, resolvePath } from './names.ts'
 import type { Published } from './names.ts'
+import type { NameRecord } from '../protocol/messages.ts'
+
+/** Links a kept TreeEditor may hold loaded (some 200 bytes each); past it the next change loads afresh. */
+const KEPT_EDITOR_MAX_LINKS = 250_000
 
 export interface NameTreeInit {
   key: PrivateKey
@@ -57,6 +61,13 @@ export class NameTree {
   readonly name: Name
   private readonly ctx: ClientContext
   private readonly init: NameTreeInit
+  /**
+   * What this tree last published, and the editor that made it: the next
+   * change starts from them, asking and fetching nothing. When another
+   * writer published meanwhile, the guess costs one ConflictError, and the
+   * change is redone from the namenode's record.
+   */
+  private last?: { record: NameRecord, root: CID, editor?: TreeEditor }
 
   constructor (ctx: ClientContext, init: NameTreeInit) {
     this.ctx = ctx
@@ -198,20 +209,20 @@ export class NameTree {
    * touching what is gone, leaves the tree as it is; parents are created.
    */
   async apply (edits: TreeEdit[], lease: string = randomUUID()): Promise<Published & { root: CID }> {
-    let root: CID | undefined
-    const published = await this.change(lease, async (base, fs, overlay) => {
-      const tree = await TreeEditor.open(base, {
-        blocks: { get: async (cid) => await overlay.block(cid), put: async (cid, bytes) => { await overlay.put(cid, bytes) } },
+    const { published, root } = await this.changeWith(lease, async (base, fs, overlay, kept) => {
+      const signal = this.init.signal === undefined ? {} : { signal: this.init.signal }
+      const init = {
+        blocks: { get: async (cid: CID) => await overlay.block(cid, signal), put: async (cid: CID, bytes: Uint8Array) => { await overlay.put(cid, bytes) } },
         fs,
-        lookup: async (dir, name) => (await this.entryAt(dir, [name], overlay))?.cid,
+        lookup: async (dir: CID, name: string) => (await this.entryAt(dir, [name], overlay))?.cid,
         shard: this.shardOptions(base),
         cidVersion: this.dirOptions(base).cidVersion
-      })
-      for (const edit of edits) await tree.apply(edit)
-      root = await tree.flush()
-      return root
+      }
+      const editor = kept?.rebind(init) ?? await TreeEditor.open(base, init)
+      for (const edit of edits) await editor.apply(edit)
+      return { root: await editor.flush(), editor }
     })
-    return { ...published, root: root as CID }
+    return { ...published, root }
   }
 
   /** Puts `cid` at `target`, or inside it (as `fallbackName`) when `target` is a directory. */
@@ -228,34 +239,56 @@ export class NameTree {
    * empty directory for a new name) and returns the new one.
    */
   private async change (lease: string, edit: (root: CID, fs: UnixFS, overlay: Overlay) => Promise<CID>): Promise<Published> {
+    return (await this.changeWith(lease, async (root, fs, overlay) => ({ root: await edit(root, fs, overlay) }))).published
+  }
+
+  /**
+   * `change`, where the edit may hand back the TreeEditor that made the
+   * new root, and gets the one kept from this tree's last publish when its
+   * base is that publish's root.
+   */
+  private async changeWith (
+    lease: string,
+    edit: (root: CID, fs: UnixFS, overlay: Overlay, kept: TreeEditor | undefined) => Promise<{ root: CID, editor?: TreeEditor }>
+  ): Promise<{ published: Published, root: CID }> {
     const attempts = this.init.maxAttempts ?? 8
     for (let attempt = 1; ; attempt++) {
       this.init.signal?.throwIfAborted()
-      const record = await currentRecord(this.ctx, this.name, this.init.signal)
+      // first try from what this tree last published (taken: a failed change must not leave it half-edited)
+      const last = attempt === 1 ? this.last : undefined
+      this.last = undefined
+      const record = last?.record ?? await currentRecord(this.ctx, this.name, this.init.signal)
       const overlay = new Overlay(this.ctx)
       const fs = unixfs({ blockstore: overlay })
       // the base comes from the very record the publish will expect
       let base: CID
-      if (record === undefined) {
+      if (last !== undefined) {
+        base = last.root
+      } else if (record === undefined) {
         base = await fs.addDirectory({}, this.dirOptions(undefined))
       } else {
         const at = await resolvePath(this.ctx, record.value, this.init.signal)
         base = await this.descend(at.root, at.segments)
       }
-      const root = await edit(base, fs, overlay)
+      const { root, editor } = await edit(base, fs, overlay, last?.editor)
       await this.persist(root, overlay, lease)
       try {
-        return await publish(this.ctx, this.init.key, {
+        const published = await publish(this.ctx, this.init.key, {
           value: `/ipfs/${root.toString()}`,
           expect: record?.value ?? '',
           lease,
+          ...(record === undefined ? {} : { current: record }),
           ...(this.init.replication === undefined ? {} : { replication: this.init.replication }),
           ...(this.init.signal === undefined ? {} : { signal: this.init.signal })
         })
+        const keep = editor !== undefined && editor.loadedLinks <= KEPT_EDITOR_MAX_LINKS ? { editor } : {}
+        this.last = { record: published, root, ...keep }
+        return { published, root }
       } catch (err) {
         if (!(err instanceof ConflictError) || attempt >= attempts) throw err
         // someone else published first: redo the change on top of theirs, after a moment
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt))
+        // (none when the first try started from a stale guess of ours: that is no race)
+        if (last === undefined) await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt))
       }
     }
   }
@@ -289,6 +322,8 @@ export class NameTree {
       pool: this.ctx.pool,
       replication: this.init.replication ?? DEFAULT_REPLICATION,
       lease,
+      // a mount reads back what it wrote: no namenode round trip to find it
+      onReplicated: (cids, holders) => { this.ctx.reader.learn(cids, holders) },
       ...(this.init.signal === undefined ? {} : { signal: this.init.signal })
     })
   }

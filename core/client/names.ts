@@ -22,6 +22,12 @@ export interface PublishOptions {
   replication?: number
   /** The lease the new blocks were stored under (released once the name points to them). */
   lease?: string
+  /**
+   * The name's current record as the caller last saw it, saving a round
+   * trip for it. Default: asked of the namenode. A stale one makes the
+   * publish fail with ConflictError, as a stale `expect` does.
+   */
+  current?: NameRecord
   signal?: AbortSignal
 }
 
@@ -38,20 +44,22 @@ export interface Published extends NameRecord {
 export async function publish (ctx: ClientContext, key: PrivateKey, options: PublishOptions): Promise<Published> {
   const name = nameOfKey(key.publicKey)
   const value = normalizeValue(options.value)
-  const current = await currentRecord(ctx, name, options.signal)
+  const current = options.current ?? await currentRecord(ctx, name, options.signal)
   const record = await createRecord(key, {
     value,
     sequence: current === undefined ? 0n : current.sequence + 1n,
     ...(options.lifetimeMs === undefined ? {} : { lifetimeMs: options.lifetimeMs }),
     ...(options.ttlMs === undefined ? {} : { ttlMs: options.ttlMs })
   })
-  return await ctx.namenode.namePut({
+  const published = await ctx.namenode.namePut({
     name: name.text,
     record,
     ...(options.expect === undefined ? {} : { expect: normalizeExpect(options.expect) }),
     ...(options.replication === undefined ? {} : { replication: options.replication }),
     ...(options.lease === undefined ? {} : { lease: options.lease })
   }, options.signal)
+  // the wire carries a small sequence as a number; callers get the bigint the type promises
+  return { ...published, sequence: BigInt(published.sequence) }
 }
 
 /** The name's record, checked here too: the signature is what makes it trustworthy, not the namenode. */

@@ -97,8 +97,10 @@ function isDir (child: TreeChild): child is Dir {
  * sharded ones are edited through it.
  */
 export class TreeEditor {
-  private readonly init: TreeEditorInit
+  private init: TreeEditorInit
   private readonly root: Dir
+  /** Links in the directories loaded so far: what keeping this editor around costs in memory. */
+  loadedLinks = 0
 
   private constructor (init: TreeEditorInit, root: Dir) {
     this.init = init
@@ -109,7 +111,20 @@ export class TreeEditor {
     // the root is never linked, so its link size is never read
     const dir = await loadDir(init.blocks, { cid: root, tsize: 0 })
     if (dir === undefined) throw new NotADirectoryError(`${root} is not a directory`)
-    return new TreeEditor(init, dir)
+    const editor = new TreeEditor(init, dir)
+    editor.count(dir)
+    return editor
+  }
+
+  /**
+   * Goes on from the flushed tree with other blocks (a new change's): what
+   * is loaded stays loaded, so the next change fetches and decodes nothing
+   * it has seen. Only after `flush`, and only for the root it returned.
+   */
+  rebind (init: TreeEditorInit): this {
+    if (this.root.dirty) throw new Error('TreeEditor.rebind before flush')
+    this.init = init
+    return this
   }
 
   /**
@@ -287,7 +302,7 @@ export class TreeEditor {
         }
         next = newDir(this.init.cidVersion)
       } else {
-        next = isDir(child) ? child : await loadDir(this.init.blocks, child)
+        next = isDir(child) ? child : this.count(await loadDir(this.init.blocks, child))
         if (next === undefined) {
           if (lenient) return undefined
           throw new NotADirectoryError(`/${segments.slice(0, i + 1).join('/')} is not a directory`)
@@ -299,6 +314,11 @@ export class TreeEditor {
       dir = next
     }
     return path
+  }
+
+  private count (dir: Dir | undefined): Dir | undefined {
+    if (dir?.body.kind === 'flat') this.loadedLinks += dir.body.links.size
+    return dir
   }
 
   private async childOf (dir: Dir, name: string): Promise<TreeChild | undefined> {

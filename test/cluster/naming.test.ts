@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   CairnClient, Keystore, NameTree, createRecord, importDag, parseName, readClusterKey
 } from '../../core/index.ts'
+import type { CID } from 'multiformats/cid'
 import type { ImportCandidate } from 'ipfs-unixfs-importer'
 import { MemoryStore } from '../helpers/memory-store.ts'
 import { KUBO_FIXTURES } from '../helpers/fixtures.ts'
@@ -182,6 +183,32 @@ describe('names', () => {
       ].sort())
       const name = parseName((await keystore().info('shared')).name.text).text
       expect((await cluster.cairn(['cat', `/ipns/${name}/beta-3.txt`])).stdout.toString()).toBe('beta 3')
+    } finally {
+      await one.close()
+      await two.close()
+    }
+  })
+
+  it('a tree that starts from its own last publish redoes the change when another writer got in between', async () => {
+    await cluster.cairn(['key', 'gen', 'kept'])
+    const key = await keystore().get('kept')
+    const [one, two] = [await client(), await client()]
+    try {
+      const file = async (c: CairnClient, text: string): Promise<CID> => await new NameTree(c.context, { key }).storeFile([{ content: new TextEncoder().encode(text) }], 'test')
+      const a = new NameTree(one.context, { key, replication: 2 })
+      const b = new NameTree(two.context, { key, replication: 2 })
+      await a.apply([{ op: 'put', path: '/x', cid: await file(one, 'x') }, { op: 'mkdir', path: '/d' }])
+      // b removes what a's kept tree still holds, and adds below a directory a has loaded
+      await b.apply([{ op: 'rm', path: '/x' }, { op: 'put', path: '/d/y', cid: await file(two, 'y') }])
+      const third = await a.apply([{ op: 'put', path: '/d/z', cid: await file(one, 'z') }])
+      expect(third.sequence).toBe(2n)
+      const reader = new NameTree(one.context, { key })
+      expect((await reader.ls('/')).map((e) => e.name)).toEqual(['d'])
+      expect((await reader.ls('/d')).map((e) => e.name).sort()).toEqual(['y', 'z'])
+      // and from its own publish again, with no one in between
+      await a.apply([{ op: 'mv', from: '/d/y', to: '/y' }])
+      expect((await reader.ls('/')).map((e) => e.name).sort()).toEqual(['d', 'y'])
+      expect((await reader.ls('/d')).map((e) => e.name)).toEqual(['z'])
     } finally {
       await one.close()
       await two.close()

@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs'
 import { randomUUID } from 'node:crypto'
 import type { CID } from 'multiformats/cid'
 import { currentRecord } from '../core/index.ts'
@@ -335,7 +334,7 @@ export class Drive {
     if (spool === undefined && file.node.size > 0) throw posix('EIO', `${file.path}: its spool file is gone; nothing stored`)
     const mtimeMs = file.node.mtimeMs
     return [{
-      content: spool === undefined ? new Uint8Array(0) : createReadStream(spool, { highWaterMark: 1024 * 1024 }),
+      content: spool === undefined ? new Uint8Array(0) : file.spoolContent(),
       mode: file.node.mode,
       mtime: { secs: BigInt(Math.floor(mtimeMs / 1000)), nsecs: Math.floor((mtimeMs % 1000) * 1e6) }
     }]

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { createReadStream } from 'node:fs'
 import { open, rm } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
 import path from 'node:path'
@@ -8,6 +9,9 @@ import type { FsNode } from './node-table.ts'
 import { RangeReader } from './range-reader.ts'
 
 type BlockReader = CairnClient['reader']
+
+/** Spools up to this size are read whole for a store, bigger ones streamed. */
+const WHOLE_READ_BYTES = 1024 * 1024
 
 /**
  * One open file of the mount, shared by every handle on the same path (as
@@ -122,6 +126,18 @@ export class OpenFile {
     await this.afterStoring?.()
   }
 
+  /**
+   * The spool's bytes as the importer takes them, read when it asks. A
+   * small file is one read through the open handle: a ReadStream costs
+   * more than a whole 4 KiB file's import (1.3 ms against 0.05 ms here).
+   */
+  spoolContent (): AsyncIterable<Uint8Array> {
+    const spool = this.spool
+    if (spool === undefined) throw new Error(`${this.path} has no spool`)
+    if (this.node.size > WHOLE_READ_BYTES) return createReadStream(spool.file, { highWaterMark: 1024 * 1024 })
+    return wholeFile(spool.handle, this.node.size)
+  }
+
   /** The spool's bytes reach the disk (an fsync of the mount's file fsyncs its spool too). */
   async sync (): Promise<void> {
     await this.spool?.handle.datasync()
@@ -147,4 +163,16 @@ export class OpenFile {
     await spool.handle.close()
     await rm(spool.file, { force: true })
   }
+}
+
+/** Reads `size` bytes from the start of a file (fewer if it is shorter), as one chunk. */
+async function * wholeFile (handle: FileHandle, size: number): AsyncGenerator<Uint8Array> {
+  const buf = Buffer.allocUnsafe(size)
+  let at = 0
+  while (at < size) {
+    const { bytesRead } = await handle.read(buf, at, size - at, at)
+    if (bytesRead === 0) break
+    at += bytesRead
+  }
+  yield buf.subarray(0, at)
 }

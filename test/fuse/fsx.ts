@@ -1,5 +1,6 @@
 import { open } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
+import { prng } from '../helpers/data.ts'
 
 export interface FsxOptions {
   /** The file under test (in the mount). */
@@ -16,17 +17,6 @@ export interface FsxOptions {
   reopenEvery: number
 }
 
-/** A small seedable PRNG (mulberry32): the same seed replays the same operations. */
-export function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /**
  * In the style of fsx: random writes (anywhere, past the end too, so the

@@ -4,18 +4,8 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import { describe, expect, it } from 'vitest'
 import { BlockTable, multihashOf } from '../../namenode/block-table.ts'
 import type { BlockInfo } from '../../namenode/block-table.ts'
+import { prng } from '../helpers/data.ts'
 
-/** mulberry32: small, seedable, good enough to drive a model test. */
-function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function sha256Key (random: () => number, prefix?: Uint8Array): Uint8Array {
   const mh = new Uint8Array(34)

@@ -10,6 +10,7 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { NotADirectoryError, TreeEditor, segmentsOf } from '../../../core/index.ts'
 import type { ShardOptions, TreeEdit } from '../../../core/index.ts'
+import { prng } from '../../helpers/data.ts'
 import { MemoryStore } from '../../helpers/memory-store.ts'
 
 /**
@@ -29,16 +30,6 @@ class Blocks extends MemoryStore {
   }
 }
 
-function random (seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 async function rawBlock (store: Blocks, text: string, version: 0 | 1): Promise<CID> {
   const bytes = new TextEncoder().encode(text)
@@ -209,7 +200,7 @@ describe('TreeEditor', () => {
   for (const version of [1, 0] as const) {
     it(`gives the same root as @helia/unixfs one change at a time, CIDv${version}, random batches`, async () => {
       const seed = Number(process.env.TREE_SEED ?? 499)
-      const next = random(seed + version)
+      const next = prng(seed + version)
       const store = new Blocks()
       const shard = version === 1 ? SHARD_V1 : SHARD_V0
       const counter = { n: 0 }
@@ -235,7 +226,7 @@ describe('TreeEditor', () => {
 
   it('builds and edits a HAMT-sharded directory as @helia/unixfs does', async () => {
     const store = new Blocks()
-    const next = random(7)
+    const next = prng(7)
     const counter = { n: 0 }
     const long = (i: number): string => `${'n'.repeat(180)}-${i}`
     // a plain directory just under the threshold, with a subdirectory to edit below the shard

@@ -300,7 +300,10 @@ export class Drive {
       this.backgroundWaiters.shift()?.()
     })
     if (journal !== undefined) {
-      const put = { path, spool: file.spoolPath ?? '', size: file.node.size, mode: file.node.mode, mtimeMs: file.node.mtimeMs }
+      // a small file's bytes go in the journal itself: it has no spool file to point to
+      const record = file.spoolRecord()
+      const where = record === undefined ? { spool: '' } : 'file' in record ? { spool: record.file } : { spool: '', data: Buffer.from(record.bytes).toString('base64') }
+      const put = { path, ...where, size: file.node.size, mode: file.node.mode, mtimeMs: file.node.mtimeMs }
       file.afterStoring = async () => { await journal.sync() }
       recorded = journal.put(ticket, put)
       await recorded
@@ -329,12 +332,11 @@ export class Drive {
 
   /** The file as the importer takes it: the spool's bytes, mode and mtime. */
   private candidateOf (file: OpenFile): ImportCandidate[] {
-    const spool = file.spoolPath
     // never store an empty file in place of bytes that were written
-    if (spool === undefined && file.node.size > 0) throw posix('EIO', `${file.path}: its spool file is gone; nothing stored`)
+    if (!file.hasSpool && file.node.size > 0) throw posix('EIO', `${file.path}: its spool is gone; nothing stored`)
     const mtimeMs = file.node.mtimeMs
     return [{
-      content: spool === undefined ? new Uint8Array(0) : file.spoolContent(),
+      content: file.hasSpool ? file.spoolContent() : new Uint8Array(0),
       mode: file.node.mode,
       mtime: { secs: BigInt(Math.floor(mtimeMs / 1000)), nsecs: Math.floor((mtimeMs % 1000) * 1e6) }
     }]

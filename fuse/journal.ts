@@ -5,8 +5,12 @@ import { randomUUID } from 'node:crypto'
 import { CID } from 'multiformats/cid'
 import type { NameTree, TreeEdit } from '../core/index.ts'
 
-/** A write-back close: the file's `size` bytes are in `spool`, its blocks not yet stored. */
-interface PendingPut { path: string, spool: string, size: number, mode: number, mtimeMs: number }
+/**
+ * A write-back close: the file's `size` bytes are in `spool`, or (a file
+ * small enough to be spooled in memory) in `data`, base64; its blocks are
+ * not yet stored.
+ */
+interface PendingPut { path: string, spool: string, data?: string, size: number, mode: number, mtimeMs: number }
 
 /** One line of a journal. Tickets are the publisher's, in queue order. */
 type Line =
@@ -162,10 +166,12 @@ export async function replayJournal (file: string, tree: NameTree): Promise<Repl
     if (put === undefined) continue
     let cid = change.cid
     if (cid === undefined) {
-      // '' is a file closed empty, which never had a spool
-      if (put.spool !== '' && (await stat(put.spool).catch(() => undefined))?.size !== put.size) { lost.push(put.path); continue }
+      const data = put.data === undefined ? undefined : Buffer.from(put.data, 'base64')
+      // no spool and no data is a file closed empty
+      if (data === undefined && put.spool !== '' && (await stat(put.spool).catch(() => undefined))?.size !== put.size) { lost.push(put.path); continue }
+      if (data !== undefined && data.byteLength !== put.size) { lost.push(put.path); continue }
       cid = await tree.storeFile([{
-        content: put.spool === '' ? new Uint8Array(0) : createReadStream(put.spool, { highWaterMark: 1024 * 1024 }),
+        content: data ?? (put.spool === '' ? new Uint8Array(0) : createReadStream(put.spool, { highWaterMark: 1024 * 1024 })),
         mode: put.mode,
         mtime: { secs: BigInt(Math.floor(put.mtimeMs / 1000)), nsecs: Math.floor((put.mtimeMs % 1000) * 1e6) }
       }], randomUUID())

@@ -1,25 +1,19 @@
-import { randomUUID } from 'node:crypto'
-import { createReadStream } from 'node:fs'
-import { open, rm } from 'node:fs/promises'
-import type { FileHandle } from 'node:fs/promises'
-import path from 'node:path'
 import { readFile } from '../core/index.ts'
 import type { CairnClient } from '../core/index.ts'
 import type { FsNode } from './node-table.ts'
 import { RangeReader } from './range-reader.ts'
+import { DiskSpool, MEMORY_SPOOL_BYTES, MemorySpool } from './spool.ts'
+import type { Spool } from './spool.ts'
 
 type BlockReader = CairnClient['reader']
 
-/** Spools up to this size are read whole for a store, bigger ones streamed. */
-const WHOLE_READ_BYTES = 1024 * 1024
-
 /**
  * One open file of the mount, shared by every handle on the same path (as
- * an inode is). A file being written lives in a spool file on local disk,
- * never in memory, so a file of any size can be written; the spool holds
- * the whole file (existing content is fetched into it on the first
- * write), and reads then come from it. A file only read is served from
- * its DAG through a RangeReader.
+ * an inode is). A file being written lives in a spool (see Spool: in
+ * memory while small, else a file on local disk, so a file of any size can
+ * be written); the spool holds the whole file (existing content is
+ * fetched into it on the first write), and reads then come from it. A
+ * file only read is served from its DAG through a RangeReader.
  */
 export class OpenFile {
   path: string
@@ -45,8 +39,10 @@ export class OpenFile {
   storing?: Promise<void>
   /** Run by a change that waited for `storing` (the write-back journal syncs its record). */
   afterStoring?: () => Promise<void>
-  private spool?: { file: string, handle: FileHandle }
+  private spool?: Spool
   private spooling?: Promise<void>
+  /** A memory spool moving to disk: changes wait for it. */
+  private spilling?: Promise<void>
   private reader?: RangeReader
   private readonly spoolDir: string
   private readonly blocks: BlockReader
@@ -58,8 +54,15 @@ export class OpenFile {
     this.blocks = blocks
   }
 
-  get spoolPath (): string | undefined {
-    return this.spool?.file
+  get hasSpool (): boolean {
+    return this.spool !== undefined
+  }
+
+  /** Where the spool's bytes are: a file, or (in memory) the bytes themselves, for a write-back journal. */
+  spoolRecord (): { file: string } | { bytes: Uint8Array } | undefined {
+    const spool = this.spool
+    if (spool === undefined) return undefined
+    return spool instanceof MemorySpool ? { bytes: spool.snapshot() } : { file: spool.file as string }
   }
 
   /** Makes the spool, fetching the stored content into it unless `empty`. */
@@ -74,31 +77,22 @@ export class OpenFile {
   }
 
   private async makeSpool (empty: boolean): Promise<void> {
-    const file = path.join(this.spoolDir, randomUUID())
-    const handle = await open(file, 'w+', 0o600)
-    try {
-      if (!empty && this.node.cid !== undefined && this.node.size > 0) {
-        let at = 0
-        for await (const chunk of readFile(this.node.cid, this.blocks)) {
-          await handle.write(chunk, 0, chunk.byteLength, at)
-          at += chunk.byteLength
-        }
-      }
-    } catch (err) {
-      await handle.close()
-      await rm(file, { force: true })
-      throw err
+    const stored = !empty && this.node.cid !== undefined && this.node.size > 0 ? this.node.cid : undefined
+    if (stored === undefined) {
+      this.spool = new MemorySpool()
+    } else if (this.node.size <= MEMORY_SPOOL_BYTES) {
+      const chunks: Uint8Array[] = []
+      for await (const chunk of readFile(stored, this.blocks)) chunks.push(chunk)
+      this.spool = new MemorySpool(Buffer.concat(chunks))
+    } else {
+      this.spool = await DiskSpool.create(this.spoolDir, readFile(stored, this.blocks))
     }
-    this.spool = { file, handle }
     await this.reader?.close()
     this.reader = undefined
   }
 
   async read (buf: Buffer, length: number, position: number): Promise<number> {
-    if (this.spool !== undefined) {
-      const { bytesRead } = await this.spool.handle.read(buf, 0, length, position)
-      return bytesRead
-    }
+    if (this.spool !== undefined) return await this.spool.read(buf, length, position)
     if (this.node.cid === undefined) return 0
     this.reader ??= new RangeReader(this.node.cid, this.blocks, this.node.size)
     return await this.reader.read(buf, position, length)
@@ -107,17 +101,33 @@ export class OpenFile {
   async write (buf: Buffer, length: number, position: number): Promise<number> {
     await this.waitForStore()
     await this.ensureSpool()
-    const spool = this.spool as { handle: FileHandle }
-    const { bytesWritten } = await spool.handle.write(buf, 0, length, position)
-    this.changed(Math.max(this.node.size, position + bytesWritten))
-    return bytesWritten
+    const written = await this.withRoom(position + length, async (spool) => await spool.write(buf, length, position))
+    this.changed(Math.max(this.node.size, position + written))
+    return written
   }
 
   async truncate (size: number): Promise<void> {
     await this.waitForStore()
     await this.ensureSpool(size === 0)
-    await (this.spool as { handle: FileHandle }).handle.truncate(size)
+    await this.withRoom(size, async (spool) => { await spool.truncate(size) })
     this.changed(size)
+  }
+
+  /**
+   * Runs `change` on the spool once it can hold a file reaching `end` (a
+   * memory spool too small moves to disk first). `change` is called in the
+   * same tick as the check, so a change to a memory spool lands before any
+   * move can copy it.
+   */
+  private async withRoom<T> (end: number, change: (spool: Spool) => Promise<T>): Promise<T> {
+    for (;;) {
+      if (this.spilling !== undefined) { await this.spilling; continue }
+      const spool = this.spool as Spool
+      if (!(spool instanceof MemorySpool) || spool.fits(end)) return await change(spool)
+      this.spilling = (async () => {
+        this.spool = await DiskSpool.create(this.spoolDir, [spool.snapshot()])
+      })().finally(() => { this.spilling = undefined })
+    }
   }
 
   private async waitForStore (): Promise<void> {
@@ -126,21 +136,15 @@ export class OpenFile {
     await this.afterStoring?.()
   }
 
-  /**
-   * The spool's bytes as the importer takes them, read when it asks. A
-   * small file is one read through the open handle: a ReadStream costs
-   * more than a whole 4 KiB file's import (1.3 ms against 0.05 ms here).
-   */
+  /** The spool's bytes as the importer takes them, read when it asks. */
   spoolContent (): AsyncIterable<Uint8Array> {
-    const spool = this.spool
-    if (spool === undefined) throw new Error(`${this.path} has no spool`)
-    if (this.node.size > WHOLE_READ_BYTES) return createReadStream(spool.file, { highWaterMark: 1024 * 1024 })
-    return wholeFile(spool.handle, this.node.size)
+    if (this.spool === undefined) throw new Error(`${this.path} has no spool`)
+    return this.spool.content(this.node.size)
   }
 
   /** The spool's bytes reach the disk (an fsync of the mount's file fsyncs its spool too). */
   async sync (): Promise<void> {
-    await this.spool?.handle.datasync()
+    await this.spool?.sync()
   }
 
   markNew (): void {
@@ -157,22 +161,9 @@ export class OpenFile {
   async close (): Promise<void> {
     await this.reader?.close()
     this.reader = undefined
+    await this.spilling
     const spool = this.spool
     this.spool = undefined
-    if (spool === undefined) return
-    await spool.handle.close()
-    await rm(spool.file, { force: true })
+    await spool?.close()
   }
-}
-
-/** Reads `size` bytes from the start of a file (fewer if it is shorter), as one chunk. */
-async function * wholeFile (handle: FileHandle, size: number): AsyncGenerator<Uint8Array> {
-  const buf = Buffer.allocUnsafe(size)
-  let at = 0
-  while (at < size) {
-    const { bytesRead } = await handle.read(buf, at, size - at, at)
-    if (bytesRead === 0) break
-    at += bytesRead
-  }
-  yield buf.subarray(0, at)
 }

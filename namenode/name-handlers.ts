@@ -4,12 +4,16 @@ import type { Leases } from './leases.ts'
 import type { NameRegistry } from './names.ts'
 import type { ReplicationMonitor } from './replication.ts'
 
-/** The naming protocol: publish (with compare-and-swap), resolve, history. */
-export function nameHandlers (names: NameRegistry, monitor: ReplicationMonitor, leases: Leases): Handlers {
+/**
+ * The naming protocol: publish (with compare-and-swap), resolve, history.
+ * `index` is nn.dagPut's handler: a publish may carry its new DAG nodes.
+ */
+export function nameHandlers (names: NameRegistry, monitor: ReplicationMonitor, leases: Leases, index: (raw: unknown) => unknown): Handlers {
   return {
     'nn.namePut': async (raw: unknown): Promise<NameRecord> => {
       const p = asObject(raw)
       if (!(p.record instanceof Uint8Array)) throw new InvalidArgumentError('record is not bytes')
+      if (p.nodes !== undefined && p.nodes !== null) index({ nodes: p.nodes, lease: p.lease })
       const expect = asOptionalString(p.expect, 'expect')
       const replication = p.replication === undefined || p.replication === null ? undefined : asInteger(p.replication, 'replication', 1, MAX_REPLICATION)
       const result = await names.put({

@@ -143,11 +143,12 @@ export class Namenode {
     this.safeModeRef = safeMode
     monitor.onNudge = () => { this.nudge() }
 
+    const client = clientHandlers(state, { monitor, leases, safeMode })
     const handlers = {
       ...datanodeHandlers(state, { heartbeatIntervalMs: this.init.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS, monitor, leases }),
-      ...clientHandlers(state, { monitor, leases, safeMode }),
+      ...client,
       ...adminHandlers({ state, monitor, safeMode, leases, graceMs: this.init.gcGraceMs ?? 10 * 60_000 }),
-      ...nameHandlers(names, monitor, leases)
+      ...nameHandlers(names, monitor, leases, client['nn.dagPut'] as (raw: unknown) => unknown)
     }
     await node.handle(NAMENODE_PROTOCOL, (stream, connection) => {
       const peer = new RpcPeer(streamChannel(stream, `peer ${connection.remotePeer.toString()}`), {

@@ -27,6 +27,8 @@ import { currentRecord, publish, resolvePath } from './names.ts'
 import type { Published } from './names.ts'
 import type { NameRecord } from '../protocol/messages.ts'
 
+/** DAG nodes per index request. */
+const INDEX_BATCH = 512
 /** Links a kept TreeEditor may hold loaded (some 200 bytes each); past it the next change loads afresh. */
 const KEPT_EDITOR_MAX_LINKS = 250_000
 
@@ -271,13 +273,14 @@ export class NameTree {
         base = await this.descend(at.root, at.segments)
       }
       const { root, editor } = await edit(base, fs, overlay, last?.editor)
-      await this.persist(root, overlay, lease)
+      const nodes = await this.persist(root, overlay, lease)
       try {
         const published = await publish(this.ctx, this.init.key, {
           value: `/ipfs/${root.toString()}`,
           expect: record?.value ?? '',
           lease,
           ...(record === undefined ? {} : { current: record }),
+          ...(nodes.length === 0 ? {} : { nodes }),
           ...(this.init.replication === undefined ? {} : { replication: this.init.replication }),
           ...(this.init.signal === undefined ? {} : { signal: this.init.signal })
         })
@@ -302,18 +305,25 @@ export class NameTree {
     return (await this.storeFiles([content], lease))[0] as CID
   }
 
-  /** Stores the new directory blocks an edit made (those the new root reaches). */
-  private async persist (root: CID, overlay: Overlay, lease: string): Promise<void> {
+  /**
+   * Stores the new blocks an edit made (those the new root reaches).
+   * Returns their DAG nodes for the publish to index, or none when there
+   * are too many for one request (then they are indexed here).
+   */
+  private async persist (root: CID, overlay: Overlay, lease: string): Promise<Array<{ cid: CID, bytes?: Uint8Array }>> {
     const fresh = overlay.reachableNew(root)
-    if (fresh.length === 0) return
+    if (fresh.length === 0) return []
     const writer = this.writer(lease)
     for (const { cid, bytes } of fresh) await writer.put(cid, bytes)
     await writer.flush()
-    await this.index(fresh.filter((b) => b.cid.code !== raw.code).map(({ cid, bytes }) => blockLinks(cid, bytes).length > 0 ? { cid, bytes } : { cid }), lease)
+    const nodes = fresh.filter((b) => b.cid.code !== raw.code).map(({ cid, bytes }) => blockLinks(cid, bytes).length > 0 ? { cid, bytes } : { cid })
+    if (nodes.length <= INDEX_BATCH) return nodes
+    await this.index(nodes, lease)
+    return []
   }
 
   private async index (nodes: Array<{ cid: CID, bytes?: Uint8Array }>, lease: string): Promise<void> {
-    for (let i = 0; i < nodes.length; i += 512) await this.ctx.namenode.dagPut(nodes.slice(i, i + 512), this.init.signal, lease)
+    for (let i = 0; i < nodes.length; i += INDEX_BATCH) await this.ctx.namenode.dagPut(nodes.slice(i, i + INDEX_BATCH), this.init.signal, lease)
   }
 
   private writer (lease: string): BlockWriter {

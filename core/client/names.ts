@@ -6,7 +6,7 @@ import type { ContentPath } from '../content/cid.ts'
 import { nameOfKey, parseName } from '../naming/names.ts'
 import type { Name } from '../naming/names.ts'
 import { createRecord, validateRecord } from '../naming/records.ts'
-import type { NameRecord } from '../protocol/messages.ts'
+import type { DagPutParams, NameRecord } from '../protocol/messages.ts'
 import type { ClientContext } from './context.ts'
 
 /** A name may point to a name, which may point to a name...: this deep at most. */
@@ -28,6 +28,8 @@ export interface PublishOptions {
    * publish fail with ConflictError, as a stale `expect` does.
    */
   current?: NameRecord
+  /** DAG nodes of the new value to index with the publish (see NamePutParams.nodes). Default: none. */
+  nodes?: DagPutParams['nodes']
   signal?: AbortSignal
 }
 
@@ -56,7 +58,8 @@ export async function publish (ctx: ClientContext, key: PrivateKey, options: Pub
     record,
     ...(options.expect === undefined ? {} : { expect: normalizeExpect(options.expect) }),
     ...(options.replication === undefined ? {} : { replication: options.replication }),
-    ...(options.lease === undefined ? {} : { lease: options.lease })
+    ...(options.lease === undefined ? {} : { lease: options.lease }),
+    ...(options.nodes === undefined ? {} : { nodes: options.nodes })
   }, options.signal)
   // the wire carries a small sequence as a number; callers get the bigint the type promises
   return { ...published, sequence: BigInt(published.sequence) }

@@ -353,6 +353,8 @@ export interface NamePutParams {
   replication?: number
   /** The lease the writer stored the new blocks under, released once the name points to them. */
   lease?: string
+  /** DAG nodes to index first, as nn.dagPut does (the new value's nodes: one round trip instead of two). */
+  nodes?: DagPutParams['nodes']
 }
 
 export interface NameRecord {

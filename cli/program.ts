@@ -30,10 +30,12 @@ import { tuneMalloc } from '../core/index.ts'
 // memory; by default it answers every ~14 MiB with a full mark-compact of the
 // whole heap (a quarter of a datanode's CPU, measured). Counting external
 // memory in the global limit cut that from 18 to 3 per 256 MiB. The mount
-// too: its CPU for a cold 256 MiB read fell from 1.2-1.7 to 1.0-1.3 s, for
-// 100 MiB more peak memory (240 -> 340-350 MiB). One-shot clients keep the
-// default: there the flag let garbage pile up (put peak 239 -> 320 MiB).
-const SERVICES = new Set(['namenode', 'datanode', 'up', 'mount'])
+// and the gateway read blocks the same way: the mount's CPU for a cold
+// 256 MiB read fell from 1.2-1.7 to 1.0-1.3 s, the gateway's for serving
+// one from 0.95-1.28 to 0.57-0.95 s, for 60-100 MiB more peak memory (240 ->
+// 305-350 MiB). One-shot clients keep the default: there the flag let
+// garbage pile up (put peak 239 -> 320 MiB).
+const SERVICES = new Set(['namenode', 'datanode', 'up', 'mount', 'gateway'])
 const command = commandName(process.argv.slice(2)) ?? ''
 if (SERVICES.has(command)) v8.setFlagsFromString('--external-memory-accounted-in-global-limit')
 // long-running processes that receive blocks keep freed memory for the next block (core/util/malloc.ts);

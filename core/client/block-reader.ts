@@ -14,6 +14,9 @@ import type { NamenodeClient } from './namenode-client.ts'
 
 /** Small blocks (DAG nodes) kept after a read: path walks and file reads fetch the same root twice. */
 const NODE_CACHE_ENTRIES = 512
+/** Bytes of just-written small blocks kept to serve reads back, and the largest block kept. */
+const WRITTEN_CACHE_BYTES = 8 * 1024 * 1024
+const WRITTEN_CACHE_MAX_BLOCK_BYTES = 64 * 1024
 const NODE_CACHE_MAX_BLOCK_BYTES = 64 * 1024
 
 export interface BlockReaderInit {
@@ -36,6 +39,9 @@ export class BlockReader implements BlockGetter {
   /** Blocks the namenode has never heard of (as opposed to: every copy is down). */
   private readonly unknown = new Set<string>()
   private readonly nodes = new Map<string, Uint8Array>()
+  /** Small blocks this client wrote, oldest first (see `learn`). */
+  private readonly written = new Map<string, Uint8Array>()
+  private writtenBytes = 0
   private readonly queued = new Map<string, CID>()
   private readonly waiting = new Map<string, Array<{ resolve: () => void, reject: (err: Error) => void }>>()
   private flushScheduled = false
@@ -52,10 +58,26 @@ export class BlockReader implements BlockGetter {
     this.scheduleFlush()
   }
 
-  /** Where blocks were just stored (by this client): reading them back then asks no namenode. */
-  learn (cids: CID[], holders: DatanodeAddress[]): void {
+  /**
+   * Blocks this client just stored, and where: reading them back asks no
+   * namenode, and a small one (a mount's small file) is served from memory
+   * for a while, as a local disk's cache serves what was just written.
+   */
+  learn (blocks: Array<{ cid: CID, bytes: Uint8Array }>, holders: DatanodeAddress[]): void {
     if (holders.length === 0) return
-    for (const cid of cids) this.rememberLocation(blockKey(cid), holders)
+    for (const { cid, bytes } of blocks) {
+      const key = blockKey(cid)
+      this.rememberLocation(key, holders)
+      if (bytes.byteLength > WRITTEN_CACHE_MAX_BLOCK_BYTES) continue
+      this.written.delete(key)
+      this.written.set(key, bytes)
+      this.writtenBytes += bytes.byteLength
+      while (this.writtenBytes > WRITTEN_CACHE_BYTES) {
+        const [oldest, old] = this.written.entries().next().value as [string, Uint8Array]
+        this.written.delete(oldest)
+        this.writtenBytes -= old.byteLength
+      }
+    }
   }
 
   async get (cid: CID, options: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
@@ -64,6 +86,13 @@ export class BlockReader implements BlockGetter {
     const key = blockKey(cid)
     const cached = this.nodes.get(key)
     if (cached !== undefined) return cached
+    const written = this.written.get(key)
+    // checked like a fetched block: the bytes are the writer's buffer, which nothing may have reused
+    if (written !== undefined) {
+      if (hashMatches(cid, written)) return written
+      this.written.delete(key)
+      this.writtenBytes -= written.byteLength
+    }
 
     let holders = await this.locate(cid, key)
     const failures: string[] = []

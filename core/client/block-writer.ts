@@ -23,8 +23,8 @@ export interface BlockWriterInit {
   inFlightBytes?: number
   /** Bytes whose copies are all stored. */
   onStored?: (bytes: number) => void
-  /** Where blocks now have copies (a reader that learns it need not ask the namenode). */
-  onReplicated?: (cids: CID[], holders: DatanodeAddress[]) => void
+  /** Blocks that now have copies, and where (a reader that learns it need not ask the namenode). */
+  onReplicated?: (blocks: Array<{ cid: CID, bytes: Uint8Array }>, holders: DatanodeAddress[]) => void
   /** Things the user should know that do not fail the write. */
   onWarning?: (message: string) => void
   /** The put's lease: keeps its blocks from gc until the pin commits. */
@@ -172,7 +172,7 @@ export class BlockWriter implements BlockSink {
       this.init.onWarning?.(`some blocks have ${stored} of ${replication} copies for now; the namenode repairs this`)
     }
     this.minCopies = Math.min(this.minCopies, stored)
-    this.init.onReplicated?.(blocks.map((b) => b.cid), holders)
+    this.init.onReplicated?.(blocks, holders)
     this.blocksSent += blocks.length
     this.init.onStored?.(batch.bytes)
   }

@@ -333,7 +333,7 @@ export class NameTree {
       replication: this.init.replication ?? DEFAULT_REPLICATION,
       lease,
       // a mount reads back what it wrote: no namenode round trip to find it
-      onReplicated: (cids, holders) => { this.ctx.reader.learn(cids, holders) },
+      onReplicated: (blocks, holders) => { this.ctx.reader.learn(blocks, holders) },
       ...(this.init.signal === undefined ? {} : { signal: this.init.signal })
     })
   }

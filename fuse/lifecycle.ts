@@ -142,6 +142,10 @@ export async function mountDrive (init: MountInit): Promise<MountedDrive> {
   await cleanStaleMount(mountpoint, log)
   const info = await stat(mountpoint).catch(() => undefined)
   if (info?.isDirectory() !== true) throw new MountError(`${mountpoint} is not a directory`, { hint: 'create it first: mkdir -p <dir>' })
+  // FUSE refuses a non-empty directory with a message about itself; say what to do instead
+  if ((await readdir(mountpoint)).length > 0) {
+    throw new MountError(`${mountpoint} is not empty`, { hint: 'mount on an empty directory (the mount would hide what is there): mkdir a new one' })
+  }
 
   const treeOf = (key: PrivateKey): NameTree => new NameTree(init.client.context, {
     key,

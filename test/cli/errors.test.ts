@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -97,6 +97,10 @@ describe('errors a user can hit', () => {
     const file = path.join(cluster.dir, 'a-file')
     await writeFile(file, 'x')
     expectCleanError(await cluster.cairn(['mount', file]), 2, /is not a directory/)
+    const full = path.join(cluster.dir, 'full-dir')
+    await mkdir(full, { recursive: true })
+    await writeFile(path.join(full, 'already-here'), 'x')
+    expectCleanError(await cluster.cairn(['mount', full]), 2, /full-dir is not empty[\s\S]*empty directory/)
     expectCleanError(await cluster.cairn(['unmount', cluster.dir]), 2, /is not mounted/)
   })
 

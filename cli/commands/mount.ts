@@ -29,8 +29,9 @@ export function registerMount (program: Command): void {
     .addHelpText('after', `
 Stays in the foreground; Ctrl-C or SIGTERM publishes what was written, then unmounts.
 close() and fsync() return once the file is stored at its replication and the name
-is published (with --writeback, close returns at once and only fsync waits). Other mounts of the same name see a closed file on their next open,
-after at most --attr-timeout.
+is published (with --writeback, close returns at once and only fsync waits).
+Other mounts of the same name see a closed file on their next open, after at
+most --attr-timeout.
 
 Examples:
   mkdir -p ~/cairn && cairn mount ~/cairn

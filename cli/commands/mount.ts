@@ -27,11 +27,11 @@ export function registerMount (program: Command): void {
     .option('--writeback', 'close returns once the file is in the local spool; it is stored and published in the background (fsync and unmount still wait; after a crash, the next mount publishes what was acknowledged, from a local journal)')
     .option('--debug', 'log every FUSE call')
     .addHelpText('after', `
-Stays in the foreground; Ctrl-C or SIGTERM publishes what was written, then unmounts.
-close() and fsync() return once the file is stored at its replication and the name
-is published (with --writeback, close returns at once and only fsync waits).
-Other mounts of the same name see a closed file on their next open, after at
-most --attr-timeout.
+Stays in the foreground; Ctrl-C or SIGTERM publishes what was written, then
+unmounts. close() and fsync() return once the file is stored at its
+replication and the name is published (with --writeback, close returns at
+once and only fsync waits). Other mounts of the same name see a closed file
+on their next open, after at most --attr-timeout.
 
 Examples:
   mkdir -p ~/cairn && cairn mount ~/cairn

@@ -1,7 +1,11 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { NameTree, NotADirectoryError } from '../../core/index.ts'
 import type { CairnClient, TreeEdit } from '../../core/index.ts'
+import { journalFile, replayJournal } from '../../fuse/journal.ts'
 import { Publisher } from '../../fuse/publisher.ts'
 import { TestCluster } from '../helpers/cluster.ts'
 
@@ -63,5 +67,29 @@ describe('the mount\'s publisher', () => {
     // pinned at the name's replication like any other content: fsck finds nothing missing
     const fsck = await cluster.cairn(['fsck', '--json'])
     expect(fsck.code, fsck.stdout.toString()).toBe(0)
+  })
+
+  it('a journal replay publishes small files from the bytes the journal carries, and refuses bytes of the wrong size', async () => {
+    const tree = new NameTree(client.context, { key: await generateKeyPair('Ed25519'), replication: 1 })
+    const dir = await mkdtemp(path.join(tmpdir(), 'cairn-journal-'))
+    try {
+      const file = journalFile(dir, tree.name.text)
+      const put = (t: number, p: string, text: string, size: number): string =>
+        JSON.stringify({ t, put: { path: p, spool: '', data: Buffer.from(text).toString('base64'), size, mode: 0o600, mtimeMs: 1_700_000_000_000 } })
+      await writeFile(file, [
+        put(1, '/kept.txt', 'from the journal', 16),
+        JSON.stringify({ t: 2, edit: { op: 'mkdir', path: '/dir' } }),
+        put(3, '/dir/short.txt', 'cut short', 99),
+        ''
+      ].join('\n'))
+      const result = await replayJournal(file, tree)
+      expect(result).toEqual({ replayed: 2, lost: ['/dir/short.txt'] })
+      const got = await cluster.cairn(['cat', `/ipns/${tree.name.text}/kept.txt`])
+      expect(got.stdout.toString()).toBe('from the journal')
+      expect((await tree.ls('/')).map((e) => e.name).sort()).toEqual(['dir', 'kept.txt'])
+      expect(await tree.ls('/dir')).toEqual([])
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })

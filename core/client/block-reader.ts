@@ -69,15 +69,22 @@ export class BlockReader implements BlockGetter {
       const key = blockKey(cid)
       this.rememberLocation(key, holders)
       if (bytes.byteLength > WRITTEN_CACHE_MAX_BLOCK_BYTES) continue
-      this.written.delete(key)
+      // the same block written again (the same small file twice) moves to the newest end, counted once
+      this.forgetWritten(key)
       this.written.set(key, bytes)
       this.writtenBytes += bytes.byteLength
-      while (this.writtenBytes > WRITTEN_CACHE_BYTES) {
-        const [oldest, old] = this.written.entries().next().value as [string, Uint8Array]
-        this.written.delete(oldest)
-        this.writtenBytes -= old.byteLength
+      for (const oldest of this.written.keys()) {
+        if (this.writtenBytes <= WRITTEN_CACHE_BYTES) break
+        this.forgetWritten(oldest)
       }
     }
+  }
+
+  private forgetWritten (key: string): void {
+    const bytes = this.written.get(key)
+    if (bytes === undefined) return
+    this.written.delete(key)
+    this.writtenBytes -= bytes.byteLength
   }
 
   async get (cid: CID, options: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
@@ -90,8 +97,7 @@ export class BlockReader implements BlockGetter {
     // checked like a fetched block: the bytes are the writer's buffer, which nothing may have reused
     if (written !== undefined) {
       if (hashMatches(cid, written)) return written
-      this.written.delete(key)
-      this.writtenBytes -= written.byteLength
+      this.forgetWritten(key)
     }
 
     let holders = await this.locate(cid, key)

@@ -51,7 +51,8 @@ export type TreeEdit =
 /** The multihash code of murmur3-x64-64, the only hash UnixFS shards use. */
 const HAMT_HASH_TYPE = 0x22n
 
-interface Link { cid: CID, tsize: number }
+/** A link; `tsize` is worked out when first needed (a link found in a shard has none yet). */
+interface Link { cid: CID, tsize?: number }
 
 /** A plain directory, its links held by name. */
 interface FlatBody {
@@ -326,7 +327,13 @@ export class TreeEditor {
     const pending = dir.body.pending.get(name)
     if (pending !== undefined) return pending
     const cid = await this.init.lookup(dir.body.cid, name)
-    return cid === undefined ? undefined : { cid, tsize: await this.tsizeOf(cid) }
+    return cid === undefined ? undefined : { cid }
+  }
+
+  /** The link with its size: most links never need it (a removal, a walk through a directory). */
+  private async sized (link: Link): Promise<Required<Link>> {
+    link.tsize ??= await this.tsizeOf(link.cid)
+    return link as Required<Link>
   }
 
   /** A link's size as @helia/unixfs computes it: a raw block's length, or a node's encoded length plus its links'. */
@@ -343,7 +350,7 @@ export class TreeEditor {
     const body = dir.body
     if (body.kind === 'shard') {
       await this.flushPending(body)
-      dir.origin = { cid: body.cid, tsize: await this.tsizeOf(body.cid) }
+      dir.origin = { cid: body.cid }
     } else {
       dir.origin = await this.writeFlat(dir, body)
     }
@@ -354,7 +361,7 @@ export class TreeEditor {
   private async writeFlat (dir: Dir, body: FlatBody): Promise<Link> {
     const links: PBLink[] = []
     for (const [name, child] of body.links) {
-      const link = isDir(child) ? await this.flushDir(child) : child
+      const link = await this.sized(isDir(child) ? await this.flushDir(child) : child)
       links.push({ Name: name, Hash: link.cid, Tsize: link.tsize })
     }
     sortLinks(links)
@@ -402,7 +409,7 @@ export class TreeEditor {
     // the loaded subdirectories stay loaded, so later changes below them are still seen
     const pending = new Map([...body.links].filter((entry): entry is [string, Dir] => isDir(entry[1])))
     dir.body = { kind: 'shard', cid, pending }
-    return { cid, tsize: await this.tsizeOf(cid) }
+    return { cid }
   }
 
   /** Relinks a shard's changed subdirectories into it. */

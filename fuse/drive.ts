@@ -302,7 +302,7 @@ export class Drive {
     if (journal !== undefined) {
       // a small file's bytes go in the journal itself: it has no spool file to point to
       const record = file.spoolRecord()
-      const where = record === undefined ? { spool: '' } : 'file' in record ? { spool: record.file } : { spool: '', data: Buffer.from(record.bytes).toString('base64') }
+      const where = record === undefined ? { spool: '' } : 'file' in record ? { spool: record.file } : { spool: '', data: record.bytes.toString('base64') }
       const put = { path, ...where, size: file.node.size, mode: file.node.mode, mtimeMs: file.node.mtimeMs }
       file.afterStoring = async () => { await journal.sync() }
       recorded = journal.put(ticket, put)

@@ -59,7 +59,7 @@ export class OpenFile {
   }
 
   /** Where the spool's bytes are: a file, or (in memory) the bytes themselves, for a write-back journal. */
-  spoolRecord (): { file: string } | { bytes: Uint8Array } | undefined {
+  spoolRecord (): { file: string } | { bytes: Buffer } | undefined {
     const spool = this.spool
     if (spool === undefined) return undefined
     return spool instanceof MemorySpool ? { bytes: spool.snapshot() } : { file: spool.file as string }

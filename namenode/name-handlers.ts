@@ -6,9 +6,9 @@ import type { ReplicationMonitor } from './replication.ts'
 
 /**
  * The naming protocol: publish (with compare-and-swap), resolve, history.
- * `index` is nn.dagPut's handler: a publish may carry its new DAG nodes.
+ * `index` (dagIndexer) indexes the DAG nodes a publish may carry.
  */
-export function nameHandlers (names: NameRegistry, monitor: ReplicationMonitor, leases: Leases, index: (raw: unknown) => unknown): Handlers {
+export function nameHandlers (names: NameRegistry, monitor: ReplicationMonitor, leases: Leases, index: (raw: unknown) => void): Handlers {
   return {
     'nn.namePut': async (raw: unknown): Promise<NameRecord> => {
       const p = asObject(raw)

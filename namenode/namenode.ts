@@ -14,7 +14,7 @@ import { ReplicationMonitor } from './replication.ts'
 import type { ReplicationInit } from './replication.ts'
 import { SafeMode } from './safe-mode.ts'
 import type { SafeModeInit } from './safe-mode.ts'
-import { clientHandlers } from './client-handlers.ts'
+import { clientHandlers, dagIndexer } from './client-handlers.ts'
 import { DagIndex } from './dag-index.ts'
 import { datanodeHandlers } from './datanode-handlers.ts'
 import { loadPins, recomputeWants } from './pins.ts'
@@ -143,12 +143,11 @@ export class Namenode {
     this.safeModeRef = safeMode
     monitor.onNudge = () => { this.nudge() }
 
-    const client = clientHandlers(state, { monitor, leases, safeMode })
     const handlers = {
       ...datanodeHandlers(state, { heartbeatIntervalMs: this.init.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS, monitor, leases }),
-      ...client,
+      ...clientHandlers(state, { monitor, leases, safeMode }),
       ...adminHandlers({ state, monitor, safeMode, leases, graceMs: this.init.gcGraceMs ?? 10 * 60_000 }),
-      ...nameHandlers(names, monitor, leases, client['nn.dagPut'] as (raw: unknown) => unknown)
+      ...nameHandlers(names, monitor, leases, dagIndexer(state, leases))
     }
     await node.handle(NAMENODE_PROTOCOL, (stream, connection) => {
       const peer = new RpcPeer(streamChannel(stream, `peer ${connection.remotePeer.toString()}`), {

@@ -147,7 +147,10 @@ async function up (flags: UpFlags): Promise<void> {
     say(`  namenode   ${address}`)
     say(`  datanodes  ${services.slice(1, 1 + config.datanodes.count).map((s) => shortId(String(s.ready.id))).join(', ')}`)
     if (gatewayUrl !== undefined) say(`  gateway    ${gatewayUrl} (cluster status; /ipfs/<cid>, /ipns/<name>)`)
-    say(`  config     ${configFile} (cairn commands in ${path.dirname(dataDir)} and below find it)`)
+    // only a directory named .cairn is found by walking up from the working directory (findConfigFile)
+    say(path.basename(dataDir) === DEFAULT_DATA_DIR
+      ? `  config     ${configFile} (cairn commands in ${path.dirname(dataDir)} and below find it)`
+      : `  config     ${configFile} (use it with --config or: export CAIRN_CONFIG=${configFile})`)
     say(`  logs       ${logs}`)
     if (created) say(`  key        ${keyFile} (new; nodes without it cannot join)`)
     say('Try: cairn put <file>  |  cairn report')

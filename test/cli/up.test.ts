@@ -38,6 +38,7 @@ describe('cairn up', () => {
     dirs.push(dir)
     const first = await up(dir)
     expect(first.banner).toContain('a namenode and 3 datanodes')
+    expect(first.banner).toContain(`cairn commands in ${dir} and below find it`)
     await writeFile(path.join(dir, 'hello.txt'), 'hello world')
     // no --config: the CLI finds ./.cairn/config.json, also from a subdirectory
     const put = await runCairn(['put', 'hello.txt'], { cwd: dir })
@@ -61,6 +62,21 @@ describe('cairn up', () => {
     expect(cat.stdout.toString()).toBe('hello world')
     expect(await again.stop()).toBe(0)
   }, 180_000)
+
+  it('with --data elsewhere, says how to point commands at the config instead of promising they find it', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'cairn-up-data-'))
+    dirs.push(dir)
+    const cluster = await up(dir, ['--data', 'cluster', '--datanodes', '1'])
+    const config = path.join(dir, 'cluster', 'config.json')
+    expect(cluster.banner).toContain(`export CAIRN_CONFIG=${config}`)
+    expect(cluster.banner).not.toContain('find it')
+    // as promised: from the same directory, nothing is found without it, and --config works
+    const bare = { CAIRN_CONFIG: '', HOME: dir }
+    expect((await runCairn(['report'], { cwd: dir, env: bare })).stderr).toContain('no Cairn cluster configuration found')
+    const report = await runCairn(['report', '--config', config], { cwd: dir })
+    expect(report.code, report.stderr).toBe(0)
+    expect(await cluster.stop()).toBe(0)
+  }, 120_000)
 
   it('Ctrl-C while it is still starting stops everything it started', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'cairn-up-int-'))

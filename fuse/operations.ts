@@ -121,7 +121,8 @@ export function createOperations (init: OperationsInit): FuseOps {
         if (r.drive === undefined) return await r.view.readdir(r.path)
         const names = await r.drive.readdir(r.path)
         return path === '/' && views !== undefined ? [...names.filter((n) => n !== 'ipfs' && n !== 'ipns'), 'ipfs', 'ipns'] : names
-      }, (names) => { cb(0, names) }, (e) => { cb(e) })
+        // a directory lists itself and its parent, as on any local disk (ls -a, and tools that count entries)
+      }, (names) => { cb(0, ['.', '..', ...names]) }, (e) => { cb(e) })
     },
     open: (path, flags, cb) => {
       run('open', path, async () => {

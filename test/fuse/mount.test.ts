@@ -40,6 +40,12 @@ describe('cairn mount', () => {
   it('copies a tree in and out unchanged (diff -r)', async () => {
     await sh(`cp -r ${REPO}/core ${mnt}/core && diff -r ${REPO}/core ${mnt}/core`, work)
     await sh(`cp -r ${mnt}/core ${work}/core-out && diff -r ${REPO}/core ${work}/core-out`, work)
+    // every directory lists itself and its parent first, as on a local disk (ls -a)
+    const tree = (await cluster.cairn(['put', '-q', path.join(REPO, 'core', 'car')])).stdout.toString().trim()
+    const dirs = [mnt, `${mnt}/core`, `${mnt}/ipns`, `${mnt}/ipfs/${tree}`]
+    const heads = await sh(dirs.map((d) => `ls -a1 ${d} | head -2 | paste -sd' '`).join(' && '), work)
+    expect(heads.stdout.trim().split('\n')).toEqual(dirs.map(() => '. ..'))
+    expect((await readdir(`${mnt}/ipfs/${tree}`)).sort()).toEqual((await readdir(path.join(REPO, 'core', 'car'))).sort())
   }, 300_000)
 
   it('extracts a real tarball (a dependency, packed) and matches the original', async () => {

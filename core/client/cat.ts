@@ -1,3 +1,4 @@
+import { formatContentPath } from '../content/cid.ts'
 import type { ContentPath } from '../content/cid.ts'
 import { readFile } from '../content/read-file.ts'
 import { NotAFileError } from '../errors.ts'
@@ -17,10 +18,10 @@ export async function * cat (ctx: ClientContext, path: ContentPath, options: Cat
   const entry = await resolveEntry(ctx, path, options.signal)
   const info = entryInfo(entry)
   if (info.kind === 'directory') {
-    throw new NotAFileError(`${entry.cid} is a directory`, { hint: 'use cairn ls to list it, or cairn get to download it' })
+    throw new NotAFileError(`${formatContentPath(path)} is a directory`, { hint: 'use cairn ls to list it, or cairn get to download it' })
   }
   if (info.kind === 'symlink') {
-    throw new NotAFileError(`${entry.cid} is a symlink to ${info.target ?? '?'}`, { hint: 'cat the path it points to' })
+    throw new NotAFileError(`${formatContentPath(path)} is a symlink to ${info.target ?? '?'}`, { hint: 'cat the path it points to' })
   }
   if (entry.type === 'object') {
     // not UnixFS (dag-cbor, dag-json...): the block itself is the content

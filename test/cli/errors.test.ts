@@ -40,10 +40,18 @@ describe('errors a user can hit', () => {
   it('a path that does not exist inside a directory, and a path through a file', async () => {
     const dir = path.join(cluster.dir, 'd')
     await rm(dir, { recursive: true, force: true })
-    await import('node:fs/promises').then(async (fs) => { await fs.mkdir(dir); await fs.writeFile(path.join(dir, 'f'), 'x') })
+    await import('node:fs/promises').then(async (fs) => {
+      await fs.mkdir(dir)
+      await fs.writeFile(path.join(dir, 'f'), 'x')
+      await fs.mkdir(path.join(dir, 'sub'))
+      await fs.symlink('f', path.join(dir, 'link'))
+    })
     const root = (await cluster.cairn(['put', dir])).stdout.toString().trim()
     expectCleanError(await cluster.cairn(['cat', `${root}/missing`]), 3, /missing/)
     expectCleanError(await cluster.cairn(['cat', root]), 2, /is a directory/)
+    // the path as given, not the CID it resolved to
+    expectCleanError(await cluster.cairn(['cat', `${root}/sub`]), 2, new RegExp(`${root}/sub is a directory`))
+    expectCleanError(await cluster.cairn(['cat', `/ipfs/${root}/link`]), 2, new RegExp(`${root}/link is a symlink to f`))
     expect((await cluster.cairn(['ls', `${root}/f/deeper`])).code).not.toBe(0)
   })
 

@@ -16,7 +16,7 @@ export function registerGet (program: Command): void {
   program.command('get')
     .description('download a file or directory tree from the cluster to local disk')
     .argument('<cid[/path]>', 'what to fetch: <cid>, <cid>/path, /ipfs/<cid>/path or /ipns/<name>/path')
-    .option('-o, --output <path>', 'where to write it (default: the last path segment, or the CID)')
+    .option('-o, --output <path>', 'where to write it (default: the last path segment, or the CID); a file goes inside an existing directory')
     .option('-q, --quiet', 'no progress, no summary')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', `
@@ -45,8 +45,8 @@ Examples:
         if (flags.json === true) {
           printJson({ ...result, path: path.resolve(result.path), seconds: progress.elapsedMs / 1000, peakMemoryBytes: process.resourceUsage().maxRSS * 1024 })
         } else if (!quiet) {
-          const what = result.directories > 0 ? `${plural(result.files, 'file')} in ${plural(result.directories, 'directory', 'directories')}` : formatBytes(result.bytes)
-          process.stderr.write(`saved ${out} (${what}, ${formatBytes(result.bytes)})\n`)
+          const what = result.directories > 0 ? `${plural(result.files, 'file')} in ${plural(result.directories, 'directory', 'directories')}, ` : ''
+          process.stderr.write(`saved ${result.path} (${what}${formatBytes(result.bytes)})\n`)
         }
       })
     })

@@ -1,4 +1,4 @@
-import { chmod, mkdir, open, rename, rm, symlink, lstat } from 'node:fs/promises'
+import { chmod, mkdir, open, rename, rm, stat, symlink, lstat } from 'node:fs/promises'
 import path from 'node:path'
 import { exporter } from 'ipfs-unixfs-exporter'
 import type { UnixFSEntry } from 'ipfs-unixfs-exporter'
@@ -28,12 +28,21 @@ export interface GetResult {
  * a directory tree. Each file is written to a temporary name and renamed
  * when complete, so an interrupted get never leaves a truncated file under
  * the real name. Existing files are replaced; existing directories merged.
+ * A file or symlink whose `out` is an existing directory goes inside it,
+ * under its own name (as `cp file dir` does); `result.path` says where.
  */
 export async function get (ctx: ClientContext, contentPath: ContentPath, out: string, options: GetOptions = {}): Promise<GetResult> {
-  const result: GetResult = { path: out, files: 0, directories: 0, bytes: 0 }
   const entry = await resolveEntry(ctx, contentPath, options.signal)
-  await writeEntry(ctx, entry, out, result, options)
+  const into = entryInfo(entry).kind !== 'directory' && await isDirectory(out)
+  const target = into ? path.join(out, safeName(contentPath.segments.at(-1) ?? contentPath.root.toString(), contentPath.root.toString())) : out
+  const result: GetResult = { path: target, files: 0, directories: 0, bytes: 0 }
+  await writeEntry(ctx, entry, target, result, options)
   return result
+}
+
+async function isDirectory (file: string): Promise<boolean> {
+  // stat, not lstat: a symlink to a directory (-o ~/Downloads) is a directory to write into
+  return await stat(file).then((info) => info.isDirectory(), () => false)
 }
 
 async function writeEntry (ctx: ClientContext, entry: UnixFSEntry, out: string, result: GetResult, options: GetOptions): Promise<void> {

@@ -1,4 +1,4 @@
-import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -86,6 +86,21 @@ describe('put and get through a real cluster', () => {
     const sub = await cluster.cairn(['get', `${root}/sub`, '-o', path.join(cluster.dir, 'sub-out')])
     expect(sub.code).toBe(0)
     expect(existsSync(path.join(cluster.dir, 'sub-out', 'empty'))).toBe(true)
+
+    // a file or symlink fetched to an existing directory goes inside it, as cp does; a directory merges
+    const into = path.join(cluster.dir, 'into')
+    await mkdir(into)
+    const file = await cluster.cairn(['get', `/ipfs/${root}/a.txt`, '-o', into])
+    expect(file.code, file.stderr).toBe(0)
+    expect(file.stderr).toBe(`saved ${path.join(into, 'a.txt')} (6 B)\n`)
+    expect(await readFile(path.join(into, 'a.txt'), 'utf8')).toBe('alpha\n')
+    expect((await cluster.cairn(['get', `${root}/link`, '-o', into])).code).toBe(0)
+    expect(await readlink(path.join(into, 'link'))).toBe('a.txt')
+    const bare = (await cluster.cairn(['put', '-q', path.join(tree, 'a.txt')])).stdout.toString().trim()
+    const json = JSON.parse((await cluster.cairn(['get', bare, '-o', into, '--json'])).stdout.toString()) as { path: string }
+    expect(json.path).toBe(path.join(into, bare))
+    expect((await cluster.cairn(['get', `${root}/sub`, '-o', into])).code).toBe(0)
+    expect(existsSync(path.join(into, 'empty'))).toBe(true)
   })
 
   it('a directory big enough to shard round-trips', async () => {

@@ -37,6 +37,59 @@ export class DagIndex {
     return [...this.links.keys()]
   }
 
+  /**
+   * The part of the DAG below `root` that the DAG below `base` does not
+   * share, walking both side by side: a child whose CID the walk has met on
+   * the base's side is an unchanged subtree and is not entered. Changed
+   * children are paired with the base's unmatched ones in link order (the
+   * same name in a sorted directory, the same slot of a file), so an edit
+   * deep in a tree costs the path to it plus what is new, not the whole
+   * tree. A poor pairing (after a move across directories, say) only walks
+   * more; every block left out is one the base reaches.
+   */
+  reachChanged (root: CID, base: CID): Reach {
+    const blocks = new Map<string, CID>()
+    const seen = new Set<string>()
+    const unindexed: CID[] = []
+    // blocks met on the base's side so far: a new child equal to any of them (a subtree moved up, or
+    // the whole base under a new root) is in the base too
+    const inBase = new Set<string>([blockKey(base)])
+    const stack: Array<{ cid: CID, was: string | undefined }> = [{ cid: root, was: blockKey(base) }]
+    while (stack.length > 0) {
+      const { cid, was } = stack.pop() as { cid: CID, was: string | undefined }
+      const key = blockKey(cid)
+      if (inBase.has(key) || seen.has(key)) continue
+      seen.add(key)
+      if (isIdentity(cid)) continue
+      blocks.set(key, cid)
+      if (!mayHaveLinks(cid)) continue
+      const links = this.links.get(key)
+      if (links === undefined) {
+        unindexed.push(cid)
+        continue
+      }
+      const previous = was === undefined ? undefined : this.links.get(was)
+      if (previous === undefined || previous.length === 0) {
+        for (let i = links.length - 1; i >= 0; i--) stack.push({ cid: links[i] as CID, was: undefined })
+        continue
+      }
+      const linkKeys = links.map(blockKey)
+      const kept = new Set(linkKeys)
+      const unmatched: string[] = []
+      for (const link of previous) {
+        const k = blockKey(link)
+        inBase.add(k)
+        if (!kept.has(k)) unmatched.push(k)
+      }
+      const changed: Array<{ cid: CID, was: string | undefined }> = []
+      for (let i = 0; i < links.length; i++) {
+        if (!inBase.has(linkKeys[i] as string)) changed.push({ cid: links[i] as CID, was: unmatched[changed.length] })
+      }
+      for (let i = changed.length - 1; i >= 0; i--) stack.push(changed[i] as { cid: CID, was: string | undefined })
+    }
+    return { blocks, unindexed }
+  }
+
   /** Walks the DAG below `root` through the index. */
   reach (root: CID, limit = Number.POSITIVE_INFINITY): Reach {
     const blocks = new Map<string, CID>()

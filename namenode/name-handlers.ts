@@ -16,7 +16,7 @@ export function nameHandlers (names: NameRegistry, monitor: ReplicationMonitor, 
       if (p.nodes !== undefined && p.nodes !== null) index({ nodes: p.nodes, lease: p.lease })
       const expect = asOptionalString(p.expect, 'expect')
       const replication = p.replication === undefined || p.replication === null ? undefined : asInteger(p.replication, 'replication', 1, MAX_REPLICATION)
-      const result = await names.put({
+      const { record, raised } = await names.put({
         name: parseName(asString(p.name, 'name')),
         record: p.record,
         ...(expect === undefined ? {} : { expect }),
@@ -24,8 +24,10 @@ export function nameHandlers (names: NameRegistry, monitor: ReplicationMonitor, 
       })
       const lease = asOptionalString(p.lease, 'lease')
       if (lease !== undefined) leases.release(lease)
-      monitor.rescan()
-      return result
+      // a publish that changed part of a tree has the monitor look at that part, not every block
+      if (raised === undefined) monitor.rescan()
+      else for (const cid of raised) monitor.touch(cid.multihash.bytes)
+      return record
     },
     'nn.nameGet': (raw: unknown): NameRecord => names.get(asString(asObject(raw).name, 'name')),
     'nn.nameHistory': (raw: unknown): { entries: NameHistoryEntry[] } => {

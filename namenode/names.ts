@@ -14,6 +14,16 @@ export interface PutNameInit {
   replication?: number
 }
 
+export interface PutNameResult {
+  record: NameRecord
+  /**
+   * The blocks whose wanted copies this publish may have raised, for the
+   * replication monitor to look at. Undefined: the whole DAG was counted
+   * (a new name, a higher replication), so every block may need a look.
+   */
+  raised?: CID[]
+}
+
 interface Entry extends StoredName {
   history: NameHistoryEntry[]
 }
@@ -51,7 +61,7 @@ export class NameRegistry {
     return this.entries.size
   }
 
-  async put (init: PutNameInit): Promise<NameRecord> {
+  async put (init: PutNameInit): Promise<PutNameResult> {
     const key = keyOf(init.name.bytes)
     const previous = this.queues.get(key) ?? Promise.resolve()
     const run = previous.catch(() => {}).then(async () => await this.putNow(init))
@@ -91,11 +101,11 @@ export class NameRegistry {
     }
   }
 
-  private async putNow (init: PutNameInit): Promise<NameRecord> {
+  private async putNow (init: PutNameInit): Promise<PutNameResult> {
     const info = await validateRecord(init.name, init.record)
     const key = keyOf(init.name.bytes)
     const current = this.entries.get(key)
-    if (current !== undefined && Buffer.compare(current.record, init.record) === 0) return toRecord(current)
+    if (current !== undefined && Buffer.compare(current.record, init.record) === 0) return { record: toRecord(current), raised: [] }
     if (init.expect !== undefined) {
       const now = current?.value ?? ''
       if (!sameValue(now, init.expect)) {
@@ -110,11 +120,16 @@ export class NameRegistry {
       })
     }
     const replication = init.replication ?? current?.replication ?? 3
-    // the content must be in the cluster before the name may point to it
+    // the content must be in the cluster before the name may point to it. What the current value
+    // shares with the new one was checked when it was published, and already wants as many copies
+    // (wants only rise between recounts, which count names too): only the difference is checked.
     const root = ipfsRoot(info.value)
+    let raised: CID[] | undefined
     if (root !== undefined) {
-      const dag = verifyDag(this.state, root)
+      const base = current !== undefined && replication <= current.replication ? ipfsRoot(current.value) : undefined
+      const dag = verifyDag(this.state, root, base)
       raiseWants(this.state, dag.blocks.values(), replication)
+      if (base !== undefined) raised = [...dag.blocks.values()]
     }
     const stored: StoredName = {
       key: Uint8Array.from(init.name.bytes),
@@ -131,7 +146,8 @@ export class NameRegistry {
     this.entries.set(key, { ...stored, history })
     // a root that left the history (or a lower replication) may free blocks: recount later
     if (dropped.length > 0 || (current !== undefined && replication < current.replication)) this.state.wantsStale = true
-    return toRecord(this.entries.get(key) as Entry)
+    const record = toRecord(this.entries.get(key) as Entry)
+    return raised === undefined ? { record } : { record, raised }
   }
 }
 

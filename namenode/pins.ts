@@ -25,9 +25,12 @@ export interface VerifiedDag {
 /**
  * Checks the cluster really holds a DAG: every block below the root indexed
  * and on at least one live datanode. Throws IncompleteDagError otherwise.
+ * With `base`, a DAG checked before (a name's current value), only what the
+ * new DAG does not share with it is checked and returned
+ * (DagIndex.reachChanged): a publish costs its change, not the whole tree.
  */
-export function verifyDag (state: NamenodeState, root: CID): VerifiedDag {
-  const reach = state.dag.reach(root)
+export function verifyDag (state: NamenodeState, root: CID, base?: CID): VerifiedDag {
+  const reach = base === undefined ? state.dag.reach(root) : state.dag.reachChanged(root, base)
   if (reach.unindexed.length > 0) {
     throw new IncompleteDagError(`${reach.unindexed.length} node(s) of ${root} were never indexed (e.g. ${reach.unindexed[0]?.toString()})`, {
       hint: 'the put did not finish; put the content again'
@@ -43,7 +46,8 @@ export function verifyDag (state: NamenodeState, root: CID): VerifiedDag {
     bytes += info?.size ?? 0
   }
   if (missing.length > 0) {
-    throw new IncompleteDagError(`${missing.length} of ${reach.blocks.size} blocks of ${root} are on no live datanode (e.g. ${missing[0]?.toString()})`, {
+    const which = base === undefined ? `${reach.blocks.size} blocks of ${root}` : `${reach.blocks.size} new blocks of ${root}`
+    throw new IncompleteDagError(`${missing.length} of the ${which} are on no live datanode (e.g. ${missing[0]?.toString()})`, {
       hint: 'put the content again; if datanodes are down, start them first'
     })
   }

@@ -1,10 +1,13 @@
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import * as dagPb from '@ipld/dag-pb'
+import { UnixFS as UnixFSData } from 'ipfs-unixfs'
+import { CID } from 'multiformats/cid'
+import { sha256 as sha256Hasher } from 'multiformats/hashes/sha2'
 import {
-  CairnClient, Keystore, NameTree, createRecord, importDag, parseName, readClusterKey
+  CairnClient, Keystore, NameTree, createRecord, importDag, parseName, publish, readClusterKey
 } from '../../core/index.ts'
-import type { CID } from 'multiformats/cid'
 import type { ImportCandidate } from 'ipfs-unixfs-importer'
 import { MemoryStore } from '../helpers/memory-store.ts'
 import { KUBO_FIXTURES } from '../helpers/fixtures.ts'
@@ -212,6 +215,26 @@ describe('names', () => {
     } finally {
       await one.close()
       await two.close()
+    }
+  })
+
+  it('refuses to point a name at a tree the cluster does not hold, also when most of it is the name\'s current tree', async () => {
+    await cluster.cairn(['key', 'gen', 'partial'])
+    const key = await keystore().get('partial')
+    const c = await client()
+    try {
+      const tree = new NameTree(c.context, { key, replication: 2 })
+      const file = await tree.storeFile([{ content: new TextEncoder().encode('kept') }], 'test')
+      const { root: current } = await tree.apply([{ op: 'mkdir', path: '/d' }, { op: 'put', path: '/d/a', cid: file }])
+      // a new root over the current tree, indexed by the publish but never stored
+      const bytes = dagPb.encode(dagPb.prepare({ Data: new UnixFSData({ type: 'directory' }).marshal(), Links: [{ Name: 'old', Hash: current }] }))
+      const lost = CID.createV1(dagPb.code, await sha256Hasher.digest(bytes))
+      const name = (await keystore().info('partial')).name.text
+      const attempt = publish(c.context, key, { value: `/ipfs/${lost.toString()}`, expect: `/ipfs/${current.toString()}`, nodes: [{ cid: lost, bytes }] })
+      await expect(attempt).rejects.toThrow(/1 of the 1 new blocks of .* are on no live datanode/)
+      expect((await cluster.cairn(['name', 'resolve', name])).stdout.toString().trim()).toBe(`/ipfs/${current.toString()}`)
+    } finally {
+      await c.close()
     }
   })
 

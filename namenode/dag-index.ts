@@ -48,9 +48,8 @@ export class DagIndex {
    * more; every block left out is one the base reaches.
    */
   reachChanged (root: CID, base: CID): Reach {
-    const blocks = new Map<string, CID>()
+    const into: Reach = { blocks: new Map(), unindexed: [] }
     const seen = new Set<string>()
-    const unindexed: CID[] = []
     // blocks met on the base's side so far: a new child equal to any of them (a subtree moved up, or
     // the whole base under a new root) is in the base too
     const inBase = new Set<string>([blockKey(base)])
@@ -58,16 +57,9 @@ export class DagIndex {
     while (stack.length > 0) {
       const { cid, was } = stack.pop() as { cid: CID, was: string | undefined }
       const key = blockKey(cid)
-      if (inBase.has(key) || seen.has(key)) continue
-      seen.add(key)
-      if (isIdentity(cid)) continue
-      blocks.set(key, cid)
-      if (!mayHaveLinks(cid)) continue
-      const links = this.links.get(key)
-      if (links === undefined) {
-        unindexed.push(cid)
-        continue
-      }
+      if (inBase.has(key)) continue
+      const links = this.enter(cid, key, into, seen)
+      if (links === undefined) continue
       const previous = was === undefined ? undefined : this.links.get(was)
       if (previous === undefined || previous.length === 0) {
         for (let i = links.length - 1; i >= 0; i--) stack.push({ cid: links[i] as CID, was: undefined })
@@ -87,30 +79,32 @@ export class DagIndex {
       }
       for (let i = changed.length - 1; i >= 0; i--) stack.push(changed[i] as { cid: CID, was: string | undefined })
     }
-    return { blocks, unindexed }
+    return into
   }
 
   /** Walks the DAG below `root` through the index. */
   reach (root: CID, limit = Number.POSITIVE_INFINITY): Reach {
-    const blocks = new Map<string, CID>()
+    const into: Reach = { blocks: new Map(), unindexed: [] }
     const seen = new Set<string>()
-    const unindexed: CID[] = []
     const stack: CID[] = [root]
-    while (stack.length > 0 && blocks.size < limit) {
+    while (stack.length > 0 && into.blocks.size < limit) {
       const cid = stack.pop() as CID
-      const key = blockKey(cid)
-      if (seen.has(key)) continue
-      seen.add(key)
-      if (isIdentity(cid)) continue
-      blocks.set(key, cid)
-      if (!mayHaveLinks(cid)) continue
-      const links = this.links.get(key)
-      if (links === undefined) {
-        unindexed.push(cid)
-        continue
-      }
+      const links = this.enter(cid, blockKey(cid), into, seen)
+      if (links === undefined) continue
       for (let i = links.length - 1; i >= 0; i--) stack.push(links[i] as CID)
     }
-    return { blocks, unindexed }
+    return into
+  }
+
+  /** Counts a block met by a walk, once; returns its links when the walk should go on below it. */
+  private enter (cid: CID, key: string, into: Reach, seen: Set<string>): CID[] | undefined {
+    if (seen.has(key)) return undefined
+    seen.add(key)
+    if (isIdentity(cid)) return undefined
+    into.blocks.set(key, cid)
+    if (!mayHaveLinks(cid)) return undefined
+    const links = this.links.get(key)
+    if (links === undefined) into.unindexed.push(cid)
+    return links
   }
 }

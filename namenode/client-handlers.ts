@@ -23,38 +23,46 @@ export interface ClientHandlerDeps {
 /** Nodes accepted in one dagPut: bounds the work and memory of one request. */
 const MAX_DAG_NODES_PER_REQUEST = 4_096
 
+export interface DagNodes {
+  nodes: Array<{ cid: CID, links: CID[] }>
+  lease?: string
+}
+
 /**
- * Indexes DAG nodes (nn.dagPut's parameters): their links, durably, so pins
- * and names can walk them. A name publish may carry them too (nn.namePut).
+ * Reads DAG nodes (nn.dagPut's parameters, also carried by nn.namePut):
+ * each node's links, from its bytes (checked against its CID). The lease,
+ * if any, holds the nodes' blocks from gc from now on.
  */
-export function dagIndexer (state: NamenodeState, leases: Leases): (raw: unknown) => void {
-  return (raw) => {
-    const p = asObject(raw)
-    if (!Array.isArray(p.nodes) || p.nodes.length > MAX_DAG_NODES_PER_REQUEST) {
-      throw new InvalidArgumentError(`nodes must be a list of at most ${MAX_DAG_NODES_PER_REQUEST}`)
-    }
-    const nodes: Array<{ cid: CID, links: CID[] }> = p.nodes.map((item: unknown, i: number) => {
-      const node = asObject(item, `nodes[${i}]`)
-      const cid = asCid(node.cid, `nodes[${i}].cid`)
-      if (!mayHaveLinks(cid)) {
-        throw new InvalidArgumentError(`nodes[${i}] (${cid}) has a codec without links; only linking nodes are indexed`)
-      }
-      if (node.bytes === undefined || node.bytes === null) return { cid, links: [] }
-      if (!(node.bytes instanceof Uint8Array)) throw new InvalidArgumentError(`nodes[${i}].bytes is not bytes`)
-      verifyBlock(cid, node.bytes, 'DAG node')
-      return { cid, links: blockLinks(cid, node.bytes) }
-    })
-    const lease = asOptionalString(p.lease, 'lease')
-    if (lease !== undefined) leases.hold(lease, nodes.map((n) => n.cid.multihash.bytes))
-    state.store.putDagNodes(nodes)
-    for (const node of nodes) state.dag.set(blockKey(node.cid), node.links)
+export function readDagNodes (raw: unknown, leases: Leases): DagNodes {
+  const p = asObject(raw)
+  if (!Array.isArray(p.nodes) || p.nodes.length > MAX_DAG_NODES_PER_REQUEST) {
+    throw new InvalidArgumentError(`nodes must be a list of at most ${MAX_DAG_NODES_PER_REQUEST}`)
   }
+  const nodes: Array<{ cid: CID, links: CID[] }> = p.nodes.map((item: unknown, i: number) => {
+    const node = asObject(item, `nodes[${i}]`)
+    const cid = asCid(node.cid, `nodes[${i}].cid`)
+    if (!mayHaveLinks(cid)) {
+      throw new InvalidArgumentError(`nodes[${i}] (${cid}) has a codec without links; only linking nodes are indexed`)
+    }
+    if (node.bytes === undefined || node.bytes === null) return { cid, links: [] }
+    if (!(node.bytes instanceof Uint8Array)) throw new InvalidArgumentError(`nodes[${i}].bytes is not bytes`)
+    verifyBlock(cid, node.bytes, 'DAG node')
+    return { cid, links: blockLinks(cid, node.bytes) }
+  })
+  const lease = asOptionalString(p.lease, 'lease')
+  if (lease !== undefined) leases.hold(lease, nodes.map((n) => n.cid.multihash.bytes))
+  return lease === undefined ? { nodes } : { nodes, lease }
+}
+
+/** Indexes DAG nodes: their links, durably, so pins and names can walk them. */
+export function indexDagNodes (state: NamenodeState, nodes: DagNodes['nodes']): void {
+  state.store.putDagNodes(nodes)
+  for (const node of nodes) state.dag.set(blockKey(node.cid), node.links)
 }
 
 /** The namenode's client protocol: where to write, where to read, pins, reports. */
 export function clientHandlers (state: NamenodeState, deps: ClientHandlerDeps): Handlers {
   const { monitor, leases, safeMode } = deps
-  const index = dagIndexer(state, leases)
   return {
     'nn.allocate': (raw: unknown): AllocateResult => {
       const p = asObject(raw)
@@ -118,7 +126,7 @@ export function clientHandlers (state: NamenodeState, deps: ClientHandlerDeps): 
     },
 
     'nn.dagPut': (raw: unknown): null => {
-      index(raw)
+      indexDagNodes(state, readDagNodes(raw, deps.leases).nodes)
       return null
     },
 

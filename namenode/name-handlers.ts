@@ -1,26 +1,29 @@
 import { InvalidArgumentError, asInteger, asObject, asOptionalString, asString, parseName, MAX_REPLICATION } from '../core/index.ts'
 import type { Handlers, NameHistoryEntry, NameRecord } from '../core/index.ts'
+import { readDagNodes } from './client-handlers.ts'
 import type { Leases } from './leases.ts'
 import type { NameRegistry } from './names.ts'
 import type { ReplicationMonitor } from './replication.ts'
 
 /**
  * The naming protocol: publish (with compare-and-swap), resolve, history.
- * `index` (dagIndexer) indexes the DAG nodes a publish may carry.
+ * A publish may carry the new value's DAG nodes; they are indexed with the
+ * record, in one commit (NameRegistry.put).
  */
-export function nameHandlers (names: NameRegistry, monitor: ReplicationMonitor, leases: Leases, index: (raw: unknown) => void): Handlers {
+export function nameHandlers (names: NameRegistry, monitor: ReplicationMonitor, leases: Leases): Handlers {
   return {
     'nn.namePut': async (raw: unknown): Promise<NameRecord> => {
       const p = asObject(raw)
       if (!(p.record instanceof Uint8Array)) throw new InvalidArgumentError('record is not bytes')
-      if (p.nodes !== undefined && p.nodes !== null) index({ nodes: p.nodes, lease: p.lease })
+      const dag = p.nodes === undefined || p.nodes === null ? undefined : readDagNodes({ nodes: p.nodes, lease: p.lease }, leases)
       const expect = asOptionalString(p.expect, 'expect')
       const replication = p.replication === undefined || p.replication === null ? undefined : asInteger(p.replication, 'replication', 1, MAX_REPLICATION)
       const { record, raised } = await names.put({
         name: parseName(asString(p.name, 'name')),
         record: p.record,
         ...(expect === undefined ? {} : { expect }),
-        ...(replication === undefined ? {} : { replication })
+        ...(replication === undefined ? {} : { replication }),
+        ...(dag === undefined ? {} : { nodes: dag.nodes })
       })
       const lease = asOptionalString(p.lease, 'lease')
       if (lease !== undefined) leases.release(lease)

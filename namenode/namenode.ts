@@ -14,7 +14,7 @@ import { ReplicationMonitor } from './replication.ts'
 import type { ReplicationInit } from './replication.ts'
 import { SafeMode } from './safe-mode.ts'
 import type { SafeModeInit } from './safe-mode.ts'
-import { clientHandlers, dagIndexer } from './client-handlers.ts'
+import { clientHandlers } from './client-handlers.ts'
 import { DagIndex } from './dag-index.ts'
 import { datanodeHandlers } from './datanode-handlers.ts'
 import { loadPins, recomputeWants } from './pins.ts'
@@ -147,7 +147,7 @@ export class Namenode {
       ...datanodeHandlers(state, { heartbeatIntervalMs: this.init.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS, monitor, leases }),
       ...clientHandlers(state, { monitor, leases, safeMode }),
       ...adminHandlers({ state, monitor, safeMode, leases, graceMs: this.init.gcGraceMs ?? 10 * 60_000 }),
-      ...nameHandlers(names, monitor, leases, dagIndexer(state, leases))
+      ...nameHandlers(names, monitor, leases)
     }
     await node.handle(NAMENODE_PROTOCOL, (stream, connection) => {
       const peer = new RpcPeer(streamChannel(stream, `peer ${connection.remotePeer.toString()}`), {

@@ -1,5 +1,5 @@
 import { CID } from 'multiformats/cid'
-import { ConflictError, InvalidRecordError, NotFoundError, parseName, validateRecord } from '../core/index.ts'
+import { ConflictError, InvalidRecordError, NotFoundError, blockKey, parseName, validateRecord } from '../core/index.ts'
 import type { Name, NameHistoryEntry, NameRecord } from '../core/index.ts'
 import { raiseWants, verifyDag } from './pins.ts'
 import type { NamenodeState } from './state.ts'
@@ -12,6 +12,8 @@ export interface PutNameInit {
   expect?: string
   /** Copies of the content. Default: the name's current replication, or 3. */
   replication?: number
+  /** DAG nodes of the new value not indexed yet: indexed if the publish is taken, in the record's commit. */
+  nodes?: Array<{ cid: CID, links: CID[] }>
 }
 
 export interface PutNameResult {
@@ -124,6 +126,8 @@ export class NameRegistry {
     // shares with the new one was checked when it was published, and already wants as many copies
     // (wants only rise between recounts, which count names too): only the difference is checked.
     const root = ipfsRoot(info.value)
+    // in memory now, for the check below; on disk with the record
+    for (const node of init.nodes ?? []) this.state.dag.set(blockKey(node.cid), node.links)
     let raised: CID[] | undefined
     if (root !== undefined) {
       const base = current !== undefined && replication <= current.replication ? ipfsRoot(current.value) : undefined
@@ -142,7 +146,7 @@ export class NameRegistry {
     }
     const history = [...(current?.history ?? []), { sequence: info.sequence, value: info.value, publishedMs: stored.updatedMs }]
     const dropped = history.length > this.historyLimit ? history.splice(0, history.length - this.historyLimit) : []
-    this.state.store.putName(stored, dropped.length > 0 ? history[0]?.sequence : undefined)
+    this.state.store.putName(stored, dropped.length > 0 ? history[0]?.sequence : undefined, init.nodes)
     this.entries.set(key, { ...stored, history })
     // a root that left the history (or a lower replication) may free blocks: recount later
     if (dropped.length > 0 || (current !== undefined && replication < current.replication)) this.state.wantsStale = true

@@ -125,11 +125,13 @@ export class MetadataStore {
 
   /** Records the links of DAG nodes, all in one transaction. */
   putDagNodes (nodes: Array<{ cid: CID, links: CID[] }>): void {
-    this.transaction(() => {
-      for (const node of nodes) {
-        this.statements.putDag?.run(Buffer.from(blockKey(node.cid), 'base64url'), encodeLinks(node.links))
-      }
-    })
+    this.transaction(() => { this.writeDagNodes(nodes) })
+  }
+
+  private writeDagNodes (nodes: Array<{ cid: CID, links: CID[] }>): void {
+    for (const node of nodes) {
+      this.statements.putDag?.run(Buffer.from(blockKey(node.cid), 'base64url'), encodeLinks(node.links))
+    }
   }
 
   * dagNodes (): Generator<{ key: string, links: CID[] }> {
@@ -139,9 +141,14 @@ export class MetadataStore {
     }
   }
 
-  /** Stores a name's newest record and its history entry in one durable transaction. */
-  putName (entry: StoredName, keepFromSequence: bigint | undefined): void {
+  /**
+   * Stores a name's newest record and its history entry in one durable
+   * transaction, with the DAG nodes the record's value brought (one commit,
+   * one fsync, per publish).
+   */
+  putName (entry: StoredName, keepFromSequence: bigint | undefined, nodes: Array<{ cid: CID, links: CID[] }> = []): void {
     this.transaction(() => {
+      this.writeDagNodes(nodes)
       this.statements.putName?.run(entry.key, entry.name, entry.record, entry.sequence.toString(), entry.value, entry.replication, entry.updatedMs)
       this.statements.putHistory?.run(entry.key, entry.sequence.toString(), entry.value, entry.updatedMs)
       if (keepFromSequence !== undefined) this.statements.trimHistory?.run(entry.key, keepFromSequence.toString())

@@ -8,6 +8,10 @@ import { errnoValue, toErrno } from './errno.ts'
 import { posix } from './errors.ts'
 import type { FsNode } from './node-table.ts'
 
+/** The file-type bits of a mode, and the regular-file type (stat.h). */
+const S_IFMT = 0o170000
+const S_IFREG = 0o100000
+
 export interface OperationsInit {
   /** The mounted name's drive, and the other held names' under ipns/. */
   drives: DriveSet
@@ -96,7 +100,7 @@ export function createOperations (init: OperationsInit): FuseOps {
   }
 
   function statOf (node: FsNode): FuseStat {
-    const type = node.kind === 'dir' ? 0o040000 : node.kind === 'symlink' ? 0o120000 : 0o100000
+    const type = node.kind === 'dir' ? 0o040000 : node.kind === 'symlink' ? 0o120000 : S_IFREG
     const time = new Date(node.mtimeMs)
     const size = node.kind === 'dir' ? 4096 : node.size
     return { mode: type | node.mode, uid, gid, size, nlink: node.kind === 'dir' ? 2 : 1, mtime: time, atime: time, ctime: time, blksize: 131_072, blocks: Math.ceil(size / 512) }
@@ -178,6 +182,19 @@ export function createOperations (init: OperationsInit): FuseOps {
       }, ok(cb), (e) => { cb(e) }, undefined)
     },
     unlink: (path, cb) => { run('unlink', path, async () => { const w = await writable(path); await w.drive.unlink(w.path) }, ok(cb), (e) => { cb(e) }) },
+    mknod: (path, mode, _dev, cb) => {
+      run('mknod', path, async () => {
+        const w = await writable(path)
+        // UnixFS has files, directories and symlinks; FIFOs, sockets and devices cannot be stored
+        if ((mode & S_IFMT) !== S_IFREG) throw posix('EPERM', `${path}: only regular files, directories and symlinks can be stored`)
+        const fh = await w.drive.create(w.path, mode)
+        try {
+          await w.drive.flush(fh)
+        } finally {
+          await w.drive.release(fh)
+        }
+      }, ok(cb), (e) => { cb(e) })
+    },
     mkdir: (path, mode, cb) => { run('mkdir', path, async () => { const w = await writable(path); await w.drive.mkdir(w.path, mode) }, ok(cb), (e) => { cb(e) }) },
     rmdir: (path, cb) => { run('rmdir', path, async () => { const w = await writable(path); await w.drive.rmdir(w.path) }, ok(cb), (e) => { cb(e) }) },
     rename: (from, to, cb) => {

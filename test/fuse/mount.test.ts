@@ -110,6 +110,17 @@ describe('cairn mount', () => {
     expect(await errnoOf(mkdir(`${mnt}/ipfs/d`))).toBe('EROFS')
   })
 
+  it('mknod makes a regular file; a FIFO or device is EPERM, as UnixFS cannot store one', async () => {
+    await sh(`python3 -c "import os,sys; os.mknod(sys.argv[1])" ${mnt}/made-by-mknod`, work)
+    expect((await stat(`${mnt}/made-by-mknod`)).isFile()).toBe(true)
+    const fifo = await sh(`mkfifo ${mnt}/fifo 2>&1 || true`, work)
+    expect(fifo.stdout).toContain('Operation not permitted')
+    expect(await errnoOf(stat(`${mnt}/fifo`))).toBe('ENOENT')
+    // stored and published like any created file
+    const listed = await cluster.cairn(['ls', '/ipns/self'])
+    expect(listed.stdout.toString()).toMatch(/\s0\s+made-by-mknod\n/)
+  })
+
   it('ipns/<name>/ is writable for every name whose key is held (made after mounting too), read-only for others; rename across names is EXDEV', async () => {
     const text = async (args: string[]): Promise<string> => {
       const r = await cluster.cairn(args)

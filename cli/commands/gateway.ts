@@ -42,44 +42,14 @@ Examples:
         })
       }
       process.stdout.write(`${gateway.url}/\n`)
-      const watchdog = watchNamenode(client, log)
+      // a namenode restart needs nothing here: the client dials it again on the next request
       await runUntilStopped('gateway', {
         stop: async () => {
-          clearInterval(watchdog)
           await gateway.stop()
           await client.close()
         }
       }, { url: `${gateway.url}/` })
     })
-}
-
-/** Namenode checks before the gateway gives up on its connection. */
-const WATCHDOG_INTERVAL_MS = 5_000
-const WATCHDOG_FAILURES = 3
-
-/**
- * The client's namenode connection does not survive a namenode restart.
- * Rather than answer 502 forever, the gateway exits (code 4) once the
- * namenode has been unreachable for a while: `cairn up` restarts it with a
- * fresh connection, and a standalone operator sees why it stopped.
- */
-function watchNamenode (client: CairnClient, log: ReturnType<typeof createLogger>): NodeJS.Timeout {
-  let failures = 0
-  let checking = false
-  const timer = setInterval(() => {
-    if (checking) return
-    checking = true
-    client.report(AbortSignal.timeout(WATCHDOG_INTERVAL_MS)).then(() => { failures = 0 }, (err: unknown) => {
-      failures++
-      log.warn(`namenode check failed (${failures}/${WATCHDOG_FAILURES}): ${(err as Error).message}`)
-      if (failures >= WATCHDOG_FAILURES) {
-        log.error('lost the namenode; exiting so a supervisor (cairn up) restarts the gateway with a new connection')
-        process.exit(4)
-      }
-    }).finally(() => { checking = false })
-  }, WATCHDOG_INTERVAL_MS)
-  timer.unref()
-  return timer
 }
 
 /** `host:port`, `:port`, `port` or `[v6]:port`. */

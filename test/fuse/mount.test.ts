@@ -349,4 +349,20 @@ describe('cairn mount', () => {
     const got = await cluster.cairn(['cat', '/ipns/self/last.txt'])
     expect(got.stdout.toString()).toBe('written just before unmount')
   })
+
+  // last: it restarts the cluster's namenode under the suite's mount
+  it('a running mount carries on after the namenode restarts (kill -9): EIO while it is down, not forever', async () => {
+    await writeFile(`${mnt}/before-restart.txt`, 'before')
+    await cluster.killNamenode()
+    // strict: a close needs the namenode, so it fails now (EIO), and does not hang
+    expect(await errnoOf(writeFile(`${mnt}/while-down.txt`, 'down'))).toBe('EIO')
+    await cluster.startNamenode()
+    await cluster.waitForLive(cluster.datanodes.length)
+    await until('the mount stores and publishes again', async () => {
+      return await writeFile(`${mnt}/after-restart.txt`, 'after').then(() => true, () => false)
+    })
+    expect(await readFile(`${mnt}/before-restart.txt`, 'utf8')).toBe('before')
+    const got = await cluster.cairn(['cat', '/ipns/self/after-restart.txt'])
+    expect(got.stdout.toString()).toBe('after')
+  }, 180_000)
 })

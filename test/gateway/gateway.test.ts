@@ -9,7 +9,7 @@ import { hashMatches, importCars } from '../../core/index.ts'
 import type { CairnClient } from '../../core/index.ts'
 import { Gateway } from '../../gateway/index.ts'
 import { KUBO_FIXTURES } from '../helpers/fixtures.ts'
-import { TestCluster } from '../helpers/cluster.ts'
+import { TestCluster, until } from '../helpers/cluster.ts'
 import { fixtureContent, http } from './helpers.ts'
 
 const DIR_LISTING = 'bafybeig6ka5mlwkl4subqhaiatalkcleo4jgnr3hqwvpmsqfca27cijp3i'
@@ -311,5 +311,16 @@ describe('resilience', () => {
     } finally {
       process.kill(pid, 'SIGCONT')
     }
+  })
+
+  // last: it restarts the namenode under the gateway (and its client)
+  it('keeps running through a namenode restart and serves again once it is back', async () => {
+    await cluster.killNamenode()
+    // (the status is gathered at most every 2 s: wait out what was gathered before)
+    await until('the status page says the namenode is gone', async () => (await get('/status.json')).status >= 500)
+    await cluster.startNamenode()
+    await until('the status page answers from the restarted namenode', async () => (await get('/status.json')).status === 200)
+    // content too, once the datanodes have reported their blocks to it again
+    await until('content served again', async () => (await get(`/ipfs/${PERCENT}/`)).status === 200)
   })
 })

@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { NameTree, SELF_KEY, formatBytes, localSource } from '../../core/index.ts'
 import type { Published } from '../../core/index.ts'
-import { withClient } from '../support/client.ts'
+import { stdinUntil, withClient } from '../support/client.ts'
 import { formatTable, printJson } from '../support/output.ts'
 import { expandKeyNames, keystoreOf } from '../support/paths.ts'
 import type { ClientRun } from '../support/client.ts'
@@ -52,7 +52,7 @@ Examples:
     .action(async (target: string, source: string, flags: { parents?: boolean, json?: boolean }, command: Command) => {
       const { key, path } = parseTarget(target)
       await withClient(command.optsWithGlobals(), async (run) => {
-        const content = source === '-' ? [{ content: process.stdin }] : localSource(source, { signal: run.signal })
+        const content = source === '-' ? [{ content: stdinUntil(run.signal) }] : localSource(source, { signal: run.signal })
         done(await (await tree(run, key)).write(path, content, { parents: flags.parents === true }), flags.json)
       })
     })

@@ -4,7 +4,7 @@ import type { ImportCandidate } from 'ipfs-unixfs-importer'
 import { formatBytes, localSource, measureLocal, PROFILES } from '../../core/index.ts'
 import type { PutResult } from '../../core/index.ts'
 import { profileArg, replicationArg } from '../support/args.ts'
-import { withClient } from '../support/client.ts'
+import { stdinUntil, withClient } from '../support/client.ts'
 import { plural, printJson } from '../support/output.ts'
 import { Progress } from '../support/progress.ts'
 
@@ -37,7 +37,7 @@ Examples:
         const quiet = flags.quiet === true || flags.json === true
         const progress = new Progress({ label: 'put', ...(size.known ? { total: size.bytes } : {}), enabled: !quiet && process.stderr.isTTY === true })
         const source: Iterable<ImportCandidate> | AsyncIterable<ImportCandidate> = fromStdin
-          ? [{ content: process.stdin }]
+          ? [{ content: stdinUntil(signal) }]
           : localSource(target, { signal, onSkip: (file, why) => { if (!quiet) process.stderr.write(`cairn: skipped ${file}: ${why}\n`) } })
         let result: PutResult
         try {

@@ -1,4 +1,6 @@
-import { CairnClient, clientSettings } from '../../core/index.ts'
+import { addAbortSignal } from 'node:stream'
+import type { Readable } from 'node:stream'
+import { AbortedError, CairnClient, clientSettings } from '../../core/index.ts'
 import type { ClientSettings } from '../../core/index.ts'
 import { interruptSignal } from './signals.ts'
 
@@ -33,7 +35,20 @@ export async function withClient<T> (globals: GlobalOptions, fn: (run: ClientRun
     } finally {
       await client.close()
     }
+  } catch (err) {
+    // after Ctrl-C, whatever the stopped work threw (an AbortError from a library, a closed
+    // connection) is the interruption, not a failure to report as a bug
+    if (interrupt.signal.aborted && !(err instanceof AbortedError)) throw new AbortedError('interrupted', { cause: err })
+    throw err
   } finally {
     interrupt.dispose()
   }
+}
+
+/**
+ * Standard input as a content source that Ctrl-C ends: a read waiting on
+ * stdin (a pipe with nothing in it yet) otherwise never sees the signal.
+ */
+export function stdinUntil (signal: AbortSignal): Readable {
+  return addAbortSignal(signal, process.stdin)
 }

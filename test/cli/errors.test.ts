@@ -135,4 +135,32 @@ describe('errors a user can hit', () => {
     expect(stderr).not.toMatch(/\n\s+at /)
     expect(stderr).not.toContain('EPIPE')
   })
+
+  it('Ctrl-C ends a put waiting on a pipe with nothing in it yet: exit 130, "interrupted", no bug report', async () => {
+    const { spawn } = await import('node:child_process')
+    const { readdir: list, readlink: link } = await import('node:fs/promises')
+    const { MAIN, until } = await import('../helpers/cluster.ts')
+    const child = spawn(process.execPath, [MAIN, '--config', cluster.configFile, 'put', '-'], { stdio: ['pipe', 'pipe', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => { resolve(code) }))
+    child.stdin.write('some bytes, and then nothing more for a while')
+    // the CLI takes Ctrl-C over before it connects: once it has a socket, SIGINT is the CLI's to answer
+    const fds = `/proc/${child.pid as number}/fd`
+    await until('the put to connect', async () => {
+      // (0-2 are sockets too: the test's stdio pipes)
+      for (const fd of await list(fds).catch(() => [] as string[])) {
+        if (Number(fd) > 2 && (await link(`${fds}/${fd}`).catch(() => '')).startsWith('socket:')) return true
+      }
+      return false
+    })
+    child.kill('SIGINT')
+    const timer = setTimeout(() => { child.kill('SIGKILL') }, 20_000)
+    const code = await exited
+    clearTimeout(timer)
+    child.stdin.destroy()
+    expect(code, stderr).toBe(130)
+    expect(stderr).toContain('interrupted')
+    expect(stderr).not.toContain('bug')
+  })
 })

@@ -118,6 +118,7 @@ export function createOperations (init: OperationsInit): FuseOps {
     getattr: (path, cb) => {
       run('getattr', path, async () => statOf(await lookup(path)), (stat) => { cb(0, stat) }, (e) => { cb(e) })
     },
+    // a directory lists itself and its parent, as on any local disk (ls -a, and tools that count entries)
     readdir: (path, cb) => {
       run('readdir', path, async () => {
         if (path === '/ipns' && views !== undefined) return await drives.names()
@@ -125,7 +126,6 @@ export function createOperations (init: OperationsInit): FuseOps {
         if (r.drive === undefined) return await r.view.readdir(r.path)
         const names = await r.drive.readdir(r.path)
         return path === '/' && views !== undefined ? [...names.filter((n) => n !== 'ipfs' && n !== 'ipns'), 'ipfs', 'ipns'] : names
-        // a directory lists itself and its parent, as on any local disk (ls -a, and tools that count entries)
       }, (names) => { cb(0, ['.', '..', ...names]) }, (e) => { cb(e) })
     },
     open: (path, flags, cb) => {

@@ -23,9 +23,10 @@ export interface ClientHandlerDeps {
 /** Nodes accepted in one dagPut: bounds the work and memory of one request. */
 const MAX_DAG_NODES_PER_REQUEST = 4_096
 
-export interface DagNodes {
-  nodes: Array<{ cid: CID, links: CID[] }>
-  lease?: string
+/** A DAG node as the index keeps it: its CID and the CIDs it links to. */
+export interface DagNode {
+  cid: CID
+  links: CID[]
 }
 
 /**
@@ -33,12 +34,12 @@ export interface DagNodes {
  * each node's links, from its bytes (checked against its CID). The lease,
  * if any, holds the nodes' blocks from gc from now on.
  */
-export function readDagNodes (raw: unknown, leases: Leases): DagNodes {
+export function readDagNodes (raw: unknown, leases: Leases): DagNode[] {
   const p = asObject(raw)
   if (!Array.isArray(p.nodes) || p.nodes.length > MAX_DAG_NODES_PER_REQUEST) {
     throw new InvalidArgumentError(`nodes must be a list of at most ${MAX_DAG_NODES_PER_REQUEST}`)
   }
-  const nodes: Array<{ cid: CID, links: CID[] }> = p.nodes.map((item: unknown, i: number) => {
+  const nodes: DagNode[] = p.nodes.map((item: unknown, i: number) => {
     const node = asObject(item, `nodes[${i}]`)
     const cid = asCid(node.cid, `nodes[${i}].cid`)
     if (!mayHaveLinks(cid)) {
@@ -51,11 +52,11 @@ export function readDagNodes (raw: unknown, leases: Leases): DagNodes {
   })
   const lease = asOptionalString(p.lease, 'lease')
   if (lease !== undefined) leases.hold(lease, nodes.map((n) => n.cid.multihash.bytes))
-  return lease === undefined ? { nodes } : { nodes, lease }
+  return nodes
 }
 
 /** Indexes DAG nodes: their links, durably, so pins and names can walk them. */
-export function indexDagNodes (state: NamenodeState, nodes: DagNodes['nodes']): void {
+export function indexDagNodes (state: NamenodeState, nodes: DagNode[]): void {
   state.store.putDagNodes(nodes)
   for (const node of nodes) state.dag.set(blockKey(node.cid), node.links)
 }
@@ -126,7 +127,7 @@ export function clientHandlers (state: NamenodeState, deps: ClientHandlerDeps): 
     },
 
     'nn.dagPut': (raw: unknown): null => {
-      indexDagNodes(state, readDagNodes(raw, deps.leases).nodes)
+      indexDagNodes(state, readDagNodes(raw, leases))
       return null
     },
 

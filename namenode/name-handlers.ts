@@ -15,7 +15,7 @@ export function nameHandlers (names: NameRegistry, monitor: ReplicationMonitor, 
     'nn.namePut': async (raw: unknown): Promise<NameRecord> => {
       const p = asObject(raw)
       if (!(p.record instanceof Uint8Array)) throw new InvalidArgumentError('record is not bytes')
-      const dag = p.nodes === undefined || p.nodes === null ? undefined : readDagNodes({ nodes: p.nodes, lease: p.lease }, leases)
+      const nodes = p.nodes === undefined || p.nodes === null ? undefined : readDagNodes({ nodes: p.nodes, lease: p.lease }, leases)
       const expect = asOptionalString(p.expect, 'expect')
       const replication = p.replication === undefined || p.replication === null ? undefined : asInteger(p.replication, 'replication', 1, MAX_REPLICATION)
       const { record, raised } = await names.put({
@@ -23,7 +23,7 @@ export function nameHandlers (names: NameRegistry, monitor: ReplicationMonitor, 
         record: p.record,
         ...(expect === undefined ? {} : { expect }),
         ...(replication === undefined ? {} : { replication }),
-        ...(dag === undefined ? {} : { nodes: dag.nodes })
+        ...(nodes === undefined ? {} : { nodes })
       })
       const lease = asOptionalString(p.lease, 'lease')
       if (lease !== undefined) leases.release(lease)

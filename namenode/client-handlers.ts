@@ -138,15 +138,18 @@ export function clientHandlers (state: NamenodeState, deps: ClientHandlerDeps): 
         throw new InvalidArgumentError(`${root} uses codec 0x${root.code.toString(16)}, which Cairn cannot pin`)
       }
       const label = asOptionalString(p.label, 'label')
-      const result = addPin(state, {
+      const { result, blocks } = addPin(state, {
         root,
         replication: asInteger(p.replication, 'replication', 1, MAX_REPLICATION),
         ...(label === undefined ? {} : { label })
       })
-      for (const cid of state.dag.reach(root).blocks.values()) monitor.pardon(cid.multihash.bytes)
+      // the monitor looks at the pin's blocks next round, not at every block
+      for (const cid of blocks) {
+        monitor.pardon(cid.multihash.bytes)
+        monitor.touch(cid.multihash.bytes)
+      }
       const lease = asOptionalString(p.lease, 'lease')
       if (lease !== undefined) leases.release(lease)
-      monitor.rescan()
       state.log.info(`pinned ${root} (${result.blocks} blocks, replication ${result.replication}, fewest copies now ${result.minReplicas})`)
       return result
     },

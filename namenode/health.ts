@@ -16,8 +16,8 @@ const TALLY_FIELD: Record<BlockHealth, keyof HealthTally> = {
   corrupt: 'corrupt'
 }
 
-export function tally (counts: HealthTally, health: BlockHealth): void {
-  counts[TALLY_FIELD[health]]++
+export function tally (counts: HealthTally, health: BlockHealth, by = 1): void {
+  counts[TALLY_FIELD[health]] += by
 }
 
 export interface HolderView {

@@ -27,9 +27,8 @@ export function nameHandlers (names: NameRegistry, monitor: ReplicationMonitor, 
       })
       const lease = asOptionalString(p.lease, 'lease')
       if (lease !== undefined) leases.release(lease)
-      // a publish that changed part of a tree has the monitor look at that part, not every block
-      if (raised === undefined) monitor.rescan()
-      else for (const cid of raised) monitor.touch(cid.multihash.bytes)
+      // the monitor looks at what the publish changed, not at every block
+      for (const cid of raised) monitor.touch(cid.multihash.bytes)
       return record
     },
     'nn.nameGet': (raw: unknown): NameRecord => names.get(asString(asObject(raw).name, 'name')),

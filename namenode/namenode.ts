@@ -189,8 +189,9 @@ export class Namenode {
         this.lastRecountMs = now
         this.monitor.rescan()
       }
-      const scanned = this.monitor.tick(!safeMode.active)
-      if (scanned && safeMode.update(this.monitor.counts, this.state.clock())) {
+      this.monitor.tick(!safeMode.active)
+      // every round's counts are exact (the first round scans every block)
+      if (safeMode.update(this.monitor.counts, this.state.clock())) {
         this.log.info(`leaving safe mode: ${safeMode.status().reason}`)
         this.monitor.rescan()
       }

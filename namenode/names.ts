@@ -20,10 +20,10 @@ export interface PutNameResult {
   record: NameRecord
   /**
    * The blocks whose wanted copies this publish may have raised, for the
-   * replication monitor to look at. Undefined: the whole DAG was counted
-   * (a new name, a higher replication), so every block may need a look.
+   * replication monitor to look at: the change for an update, the whole
+   * DAG for a new name or a higher replication.
    */
-  raised?: CID[]
+  raised: CID[]
 }
 
 interface Entry extends StoredName {
@@ -128,12 +128,12 @@ export class NameRegistry {
     const root = ipfsRoot(info.value)
     // in memory now, for the check below; on disk with the record
     for (const node of init.nodes ?? []) this.state.dag.set(blockKey(node.cid), node.links)
-    let raised: CID[] | undefined
+    let raised: CID[] = []
     if (root !== undefined) {
       const base = current !== undefined && replication <= current.replication ? ipfsRoot(current.value) : undefined
       const dag = verifyDag(this.state, root, base)
-      raiseWants(this.state, dag.blocks.values(), replication)
-      if (base !== undefined) raised = [...dag.blocks.values()]
+      raised = [...dag.blocks.values()]
+      raiseWants(this.state, raised, replication)
     }
     const stored: StoredName = {
       key: Uint8Array.from(init.name.bytes),
@@ -151,7 +151,7 @@ export class NameRegistry {
     // a root that left the history (or a lower replication) may free blocks: recount later
     if (dropped.length > 0 || (current !== undefined && replication < current.replication)) this.state.wantsStale = true
     const record = toRecord(this.entries.get(key) as Entry)
-    return raised === undefined ? { record } : { record, raised }
+    return { record, raised }
   }
 }
 

@@ -65,9 +65,10 @@ export function raiseWants (state: NamenodeState, blocks: Iterable<CID>, replica
 
 /**
  * Pins a DAG, after checking the cluster really holds it. Only then is the
- * pin committed (durably) and acknowledged.
+ * pin committed (durably) and acknowledged. Returns the result for the
+ * client and the DAG's blocks (whose wants may have risen).
  */
-export function addPin (state: NamenodeState, params: PinParams): PinResult {
+export function addPin (state: NamenodeState, params: PinParams): { result: PinResult, blocks: CID[] } {
   const dag = verifyDag(state, params.root)
   const key = pinKey(params.root)
   const previous = state.pins.get(key)
@@ -84,7 +85,10 @@ export function addPin (state: NamenodeState, params: PinParams): PinResult {
   state.pins.set(key, pin)
   raiseWants(state, dag.blocks.values(), params.replication)
   if (previous !== undefined && previous.replication > params.replication) state.wantsStale = true
-  return { ...pin, minReplicas: dag.minReplicas, liveDatanodes: state.registry.live().length }
+  return {
+    result: { ...pin, minReplicas: dag.minReplicas, liveDatanodes: state.registry.live().length },
+    blocks: [...dag.blocks.values()]
+  }
 }
 
 export function removePin (state: NamenodeState, root: CID): PinInfo {

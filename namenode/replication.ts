@@ -17,12 +17,28 @@ export interface ReplicationInit {
   pendingTimeoutMs?: number
   /** Commands handed to one datanode per reply. Default 256. */
   maxCommandsPerReply?: number
-  /** Full scan of every block at least this often. Default 10 s. */
+  /**
+   * Full scan of every block at least this often. Default 60 s. Only a
+   * safety net: the health counts follow each block as it changes, and
+   * changes that touch many blocks at once (a datanode's state, a full
+   * block report, a recount of wants) ask for a full scan themselves.
+   */
   fullScanIntervalMs?: number
 }
 
-/** Full scans cost O(blocks): never more often than this, however often rounds run. */
+/** Full scans cost O(blocks) (about 0.4 s per million here): never more often than this, however often rounds run. */
 const MIN_FULL_SCAN_GAP_MS = 1_000
+
+/**
+ * The health a block was last counted under, kept in the block table's
+ * flags (bits 1-3), so the counts can follow a block that changes without a
+ * scan of every block: the old class is taken out of the counts and the new
+ * one put in. 0: not counted (no want).
+ */
+const CLASS_SHIFT = 1
+const CLASS_MASK = 0b1110
+const CLASSES: ReadonlyArray<BlockHealth | undefined> = [undefined, 'healthy', 'under-replicated', 'over-replicated', 'misplaced', 'missing', 'corrupt']
+const CLASS_OF = new Map(CLASSES.map((health, code) => [health, code]))
 
 export interface HealthCounts extends HealthTally {
   pinned: number
@@ -73,8 +89,12 @@ export class ReplicationMonitor {
   onNudge: (() => void) | undefined
   private lastFullScanMs = Number.NEGATIVE_INFINITY
   private fullScanWanted = true
+  private countedMs = Number.NEGATIVE_INFINITY
   private lastStates = new Map<number, string>()
+  /** Pinned blocks by health, as of the last round (exact: every change to a block is looked at). */
   counts: HealthCounts = emptyCounts()
+  /** What the last round did: blocks looked at, and whether that was all of them. */
+  lastRound = { looked: 0, full: false }
   /** Pinned blocks each retiring datanode still holds that need copies elsewhere. */
   readonly toMove = new Map<number, number>()
 
@@ -83,7 +103,7 @@ export class ReplicationMonitor {
     this.maxTransfers = init.maxTransfersPerDatanode ?? 16
     this.pendingTimeoutMs = init.pendingTimeoutMs ?? 60_000
     this.maxCommands = init.maxCommandsPerReply ?? 256
-    this.fullScanIntervalMs = init.fullScanIntervalMs ?? 10_000
+    this.fullScanIntervalMs = init.fullScanIntervalMs ?? 60_000
   }
 
   /** A block's copies changed: look at it next round. */
@@ -105,14 +125,14 @@ export class ReplicationMonitor {
       this.release(pending.source)
       this.release(datanode)
       if (pending.targets.length === 0) this.pending.delete(key)
-      // repairs change the health counts operators watch: refresh them soon
-      this.fullScanWanted = true
       this.onNudge?.()
       const move = this.moves.get(key)
       if (move?.to === datanode) {
         this.moves.delete(key)
         this.orderDelete(mh, move.from)
       }
+      // what is left to move off a retiring datanode is counted by full scans only
+      if (this.toMove.size > 0) this.fullScanWanted = true
     }
     this.touch(mh)
   }
@@ -163,8 +183,9 @@ export class ReplicationMonitor {
     this.send(datanode, { kind: 'verify', cids: [cid] })
   }
 
+  /** When the counts were last brought up to date (every round does). */
   get lastScanMs (): number {
-    return Number.isFinite(this.lastFullScanMs) ? this.lastFullScanMs : 0
+    return Number.isFinite(this.countedMs) ? this.countedMs : 0
   }
 
   /** Work for one datanode, taken off its queue. */
@@ -211,8 +232,14 @@ export class ReplicationMonitor {
     const work: Array<{ mh: Uint8Array, info: BlockInfo, copies: Copies, health: BlockHealth, priority: number }> = []
     const racks = this.rackCount()
 
-    const look = (mh: Uint8Array, info: BlockInfo, counts: HealthCounts | undefined, toMove: Map<number, number> | undefined): void => {
-      if (info.want === 0) return
+    // a full scan counts from scratch; a partial one moves each block it looks at from its old class to its new
+    const counts = full ? emptyCounts() : this.counts
+    const look = (mh: Uint8Array, info: BlockInfo, toMove: Map<number, number> | undefined): void => {
+      looked++
+      if (info.want === 0) {
+        this.recount(counts, mh, info, undefined, full)
+        return
+      }
       const copies = copiesOf(this.state, info)
       const deleting = this.deleting.get(keyOf(mh))
       if (deleting !== undefined) copies.good = copies.good.filter((d) => !deleting.has(d))
@@ -223,22 +250,19 @@ export class ReplicationMonitor {
         racks,
         corruptSeen: (info.flags & FLAG_CORRUPT_SEEN) !== 0
       })
-      if (counts !== undefined) count(counts, health, copies)
+      this.recount(counts, mh, info, health, full)
       if (toMove !== undefined && copies.good.length < info.want) {
         for (const d of copies.retiring) toMove.set(d, (toMove.get(d) ?? 0) + 1)
-      }
-      if (health === 'healthy' && (info.flags & FLAG_CORRUPT_SEEN) !== 0) {
-        this.state.blocks.setFlags(mh, info.flags & ~FLAG_CORRUPT_SEEN)
       }
       if (health !== 'healthy' && health !== 'missing' && health !== 'corrupt') {
         work.push({ mh: Uint8Array.from(mh), info, copies, health, priority: health === 'under-replicated' ? repairPriority(info.want, copies) : 3 })
       }
     }
 
+    let looked = 0
     if (full) {
-      const counts = emptyCounts()
       const toMove = new Map<number, number>()
-      this.state.blocks.forEach((mh, info) => { look(mh, info, counts, toMove) })
+      this.state.blocks.forEach((mh, info) => { look(mh, info, toMove) })
       this.counts = counts
       this.updateRetiring(toMove)
       this.lastFullScanMs = now
@@ -250,10 +274,12 @@ export class ReplicationMonitor {
       this.backlog.clear()
       for (const mh of this.dirty.values()) {
         const info = this.state.blocks.get(mh)
-        if (info !== undefined) look(mh, info, undefined, undefined)
+        if (info !== undefined) look(mh, info, undefined)
       }
       this.dirty.clear()
     }
+    this.countedMs = now
+    this.lastRound = { looked, full }
     if (!decide) return full
 
     work.sort((a, b) => a.priority - b.priority)
@@ -264,6 +290,23 @@ export class ReplicationMonitor {
       if (!done) this.backlog.set(keyOf(item.mh), item.mh)
     }
     return full
+  }
+
+  /**
+   * Counts a block under its health now (undefined: not counted, no want)
+   * and remembers that in its flags. `fresh`: `counts` started empty this
+   * round, so nothing is taken out. A corrupt copy stops mattering once the
+   * block is healthy again.
+   */
+  private recount (counts: HealthCounts, mh: Uint8Array, info: BlockInfo, health: BlockHealth | undefined, fresh: boolean): void {
+    let flags = (info.flags & ~CLASS_MASK) | ((CLASS_OF.get(health) as number) << CLASS_SHIFT)
+    if (health === 'healthy') flags &= ~FLAG_CORRUPT_SEEN
+    const old = CLASSES[(info.flags & CLASS_MASK) >> CLASS_SHIFT]
+    if (fresh || old !== health) {
+      if (!fresh && old !== undefined) count(counts, old, -1)
+      if (health !== undefined) count(counts, health, 1)
+    }
+    if (flags !== info.flags) this.state.blocks.setFlags(mh, flags)
   }
 
   /** Returns false when the block still needs work that could not be scheduled now. */
@@ -424,10 +467,11 @@ export class ReplicationMonitor {
   }
 }
 
-function count (counts: HealthCounts, health: BlockHealth, copies: Copies): void {
-  counts.pinned++
-  if (copies.good.length + copies.retiring.length > 0) counts.readable++
-  tally(counts, health)
+/** `readable` follows from the class: missing and corrupt are the blocks without a readable copy. */
+function count (counts: HealthCounts, health: BlockHealth, by: 1 | -1): void {
+  counts.pinned += by
+  if (health !== 'missing' && health !== 'corrupt') counts.readable += by
+  tally(counts, health, by)
 }
 
 function emptyCounts (): HealthCounts {

@@ -35,7 +35,7 @@ export class SafeMode {
     return this.on
   }
 
-  /** Called after each full scan with fresh counts. */
+  /** Called every monitor round with its counts (exact as of that round). */
   update (counts: HealthCounts, nowMs: number): boolean {
     this.last = { reported: counts.readable, pinned: counts.pinned }
     if (!this.on || this.manual) return false

@@ -7,7 +7,11 @@ import type { Copies } from './health.ts'
 import type { DatanodeRegistry } from './registry.ts'
 import type { MetadataStore } from './store.ts'
 
-/** Block flag: a copy was found corrupt, and the block has not been whole since. */
+/**
+ * The block table's flags byte. Bit 0: a copy was found corrupt, and the
+ * block has not been whole since. Bits 1-4 belong to the replication
+ * monitor (the health it last counted the block under), nobody else.
+ */
 export const FLAG_CORRUPT_SEEN = 1
 
 /** Everything the namenode's handlers work on; built once by the service. */

@@ -9,6 +9,10 @@ export type { BlockInfo }
  */
 export interface BlockIndex {
   readonly size: number
+  /** Blocks with at least one copy. */
+  readonly storedBlocks: number
+  /** Copies recorded on one datanode. */
+  copiesOn (datanode: number): number
   get (mh: Uint8Array): BlockInfo | undefined
   has (mh: Uint8Array): boolean
   addReplica (mh: Uint8Array, size: number, datanode: number): void

@@ -1,3 +1,4 @@
+import { CopyCounts } from './block-table-counts.ts'
 import { keyString } from './block-table-hash.ts'
 import type { BlockInfo } from './block-table.ts'
 
@@ -13,6 +14,7 @@ interface Entry extends BlockInfo {
 export class FallbackBlocks {
   private readonly entries = new Map<string, Entry>()
   private readonly nowSec: () => number
+  readonly counts = new CopyCounts()
 
   constructor (nowSec: () => number) {
     this.nowSec = nowSec
@@ -38,7 +40,9 @@ export class FallbackBlocks {
   addReplica (mh: Uint8Array, size: number, datanode: number): void {
     const e = this.ensure(mh)
     e.size = size
-    if (!e.replicas.includes(datanode)) e.replicas.push(datanode)
+    if (e.replicas.includes(datanode)) return
+    e.replicas.push(datanode)
+    this.counts.added(datanode, e.replicas.length === 1)
   }
 
   removeReplica (mh: Uint8Array, datanode: number): void {
@@ -88,7 +92,10 @@ export class FallbackBlocks {
 
   private remove (key: string, e: Entry, datanode: number): void {
     const at = e.replicas.indexOf(datanode)
-    if (at >= 0) e.replicas.splice(at, 1)
+    if (at >= 0) {
+      e.replicas.splice(at, 1)
+      this.counts.removed(datanode, e.replicas.length === 0)
+    }
     this.collect(key, e)
   }
 

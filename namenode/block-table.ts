@@ -12,6 +12,7 @@
  * indexes < 65535, want and flags < 256; beyond them calls throw RangeError.
  */
 import type { CID } from 'multiformats/cid'
+import { CopyCounts } from './block-table-counts.ts'
 import { FallbackBlocks } from './block-table-fallback.ts'
 import { checkByte, checkDatanode, checkSize, isSha256, keyString, randomSeed } from './block-table-hash.ts'
 import { COUNT, INLINE, MAX_CAPACITY, MIN_CAPACITY, OVERFLOW, Slots } from './block-table-slots.ts'
@@ -57,6 +58,8 @@ export class BlockTable {
   private readonly fallback = new FallbackBlocks(() => this.nowSec())
   /** Bumped by every change that can move entries, so forEach can refuse one made under it. */
   private version = 0
+  /** Of the slots; the fallback keeps its own. */
+  private readonly counts = new CopyCounts()
 
   constructor (init: BlockTableInit = {}) {
     this.clock = init.clock ?? Date.now
@@ -68,6 +71,16 @@ export class BlockTable {
 
   get size (): number {
     return this.slots.used + this.fallback.size
+  }
+
+  /** Blocks with at least one copy (entries can also be a want without copies). */
+  get storedBlocks (): number {
+    return this.counts.stored + this.fallback.counts.stored
+  }
+
+  /** Copies recorded on one datanode. */
+  copiesOn (datanode: number): number {
+    return this.counts.on(datanode) + this.fallback.counts.on(datanode)
   }
 
   /** Bytes of the slot arrays; the Maps for rare cases are not counted. */
@@ -119,6 +132,7 @@ export class BlockTable {
     if (n < INLINE) {
       slots.reps[base + n] = datanode
       slots.meta[s] = m + 1
+      this.counts.added(datanode, n === 0)
       return
     }
     const key = keyString(mh)
@@ -128,7 +142,10 @@ export class BlockTable {
       slots.meta[s] = m | OVERFLOW
     } else if (!more.includes(datanode)) {
       more.push(datanode)
+    } else {
+      return
     }
+    this.counts.added(datanode, false)
   }
 
   /** Forgets one copy; the entry goes once it has no copies and no want. */
@@ -238,6 +255,7 @@ export class BlockTable {
     if ((m & OVERFLOW) === 0) {
       slots.reps.copyWithin(base + at, base + at + 1, base + n)
       slots.meta[s] = m - 1
+      this.counts.removed(datanode, n === 1)
       return this.collect(s)
     }
     const key = keyString(mh ?? slots.multihashAt(s))
@@ -250,6 +268,7 @@ export class BlockTable {
       if (i < 0) return false
       more.splice(i, 1)
     }
+    this.counts.removed(datanode, false)
     if (more.length === 0) {
       this.overflow.delete(key)
       slots.meta[s] = m & ~OVERFLOW

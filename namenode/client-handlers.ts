@@ -11,7 +11,7 @@ import { chooseTargets } from './placement.ts'
 import { addPin, removePin, statDag } from './pins.ts'
 import type { ReplicationMonitor } from './replication.ts'
 import type { SafeMode } from './safe-mode.ts'
-import { copiesOf, infoOf, liveCopies } from './state.ts'
+import { infoOf, liveCopies } from './state.ts'
 import type { NamenodeState } from './state.ts'
 
 export interface ClientHandlerDeps {
@@ -199,12 +199,11 @@ function report (state: NamenodeState, monitor: ReplicationMonitor, safeMode: Sa
     usedBytes += dn.usedBytes
     availableBytes += dn.admin === 'normal' ? dn.availableBytes : 0
   }
-  let total = 0
+  // copies that count (as copiesOf sorts them): on datanodes not dead, in normal service
   let replicas = 0
-  state.blocks.forEach((_mh, info) => {
-    if (info.replicas.length > 0) total++
-    replicas += copiesOf(state, info).good.length
-  })
+  for (const r of state.registry.all()) {
+    if (r.admin === 'normal' && state.registry.stateOf(r) !== 'dead') replicas += state.blocks.copiesOn(r.index)
+  }
   const c = monitor.counts
   return {
     namenode: { id: state.id, addrs: state.addrs(), startedMs: state.startedMs, version: VERSION },
@@ -213,7 +212,7 @@ function report (state: NamenodeState, monitor: ReplicationMonitor, safeMode: Sa
     availableBytes,
     datanodes,
     blocks: {
-      total,
+      total: state.blocks.storedBlocks,
       replicas,
       pinned: c.pinned,
       underReplicated: c.underReplicated,

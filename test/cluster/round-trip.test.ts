@@ -180,6 +180,10 @@ describe('put and get through a real cluster', () => {
       expect(dn.capacityBytes).toBeGreaterThan(0)
       expect(dn.blocks).toBeGreaterThan(0)
     }
+    // every block here has between one and three copies, all on live datanodes
+    expect(report.blocks.total).toBeGreaterThan(0)
+    expect(report.blocks.replicas).toBeGreaterThanOrEqual(report.blocks.total)
+    expect(report.blocks.replicas).toBeLessThanOrEqual(3 * report.blocks.total)
     const text = (await cluster.cairn(['report'])).stdout.toString()
     expect(text).toContain('3 live, 0 stale, 0 dead')
     expect(text).toContain('Status: HEALTHY')

@@ -93,6 +93,13 @@ class Model {
 /** Every way the table can disagree with the model, or undefined. */
 function difference (table: BlockTable, model: Model, keys: Uint8Array[]): string | undefined {
   if (table.size !== model.entries.size) return `size ${table.size}, model ${model.entries.size}`
+  const models = [...model.entries.values()]
+  const stored = models.filter((e) => e.replicas.length > 0).length
+  if (table.storedBlocks !== stored) return `storedBlocks ${table.storedBlocks}, model ${stored}`
+  for (const d of [0, 1, 2, 3, 4, 5, 6, 7, 65532, 65533, 65534]) {
+    const copies = models.filter((e) => e.replicas.includes(d)).length
+    if (table.copiesOn(d) !== copies) return `copiesOn(${d}) ${table.copiesOn(d)}, model ${copies}`
+  }
   for (const mh of keys) {
     const want = model.entries.get(hex(mh))
     const got = table.get(mh)

@@ -29,7 +29,11 @@ export function collectGarbage (deps: GcDeps, params: GcParams): GcResult {
     })
   }
   // a pin or name let go may have left wants too high: count them right first
-  if (state.wantsStale) recomputeWants(state)
+  if (state.wantsStale) {
+    recomputeWants(state)
+    // wants fell and entries went: the monitor counts and trims from a scan of every block
+    monitor.rescan()
+  }
   const freshAfterSec = Math.floor((state.clock() - deps.graceMs) / 1000)
   const result: GcResult = { blocks: 0, bytes: 0, copies: 0, protected: 0 }
   const doomed: Array<{ mh: Uint8Array, holders: number[] }> = []

@@ -33,7 +33,7 @@ export function verifyDag (state: NamenodeState, root: CID, base?: CID): Verifie
   const reach = base === undefined ? state.dag.reach(root) : state.dag.reachChanged(root, base)
   if (reach.unindexed.length > 0) {
     throw new IncompleteDagError(`${reach.unindexed.length} node(s) of ${root} were never indexed (e.g. ${reach.unindexed[0]?.toString()})`, {
-      hint: 'the put did not finish; put the content again'
+      hint: 'the cluster never received all of it (a put that did not finish, or content stored elsewhere): put or import the content'
     })
   }
   let bytes = 0
@@ -48,7 +48,7 @@ export function verifyDag (state: NamenodeState, root: CID, base?: CID): Verifie
   if (missing.length > 0) {
     const which = base === undefined ? `${reach.blocks.size} blocks of ${root}` : `${reach.blocks.size} new blocks of ${root}`
     throw new IncompleteDagError(`${missing.length} of the ${which} are on no live datanode (e.g. ${missing[0]?.toString()})`, {
-      hint: 'put the content again; if datanodes are down, start them first'
+      hint: 'put or import the content again; if datanodes are down, start them first'
     })
   }
   return { blocks: reach.blocks, bytes, minReplicas: reach.blocks.size === 0 ? 0 : minReplicas }

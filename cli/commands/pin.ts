@@ -1,11 +1,44 @@
 import type { Command } from 'commander'
 import { formatBytes } from '../../core/index.ts'
-import { cidArg } from '../support/args.ts'
+import { cidArg, replicationArg } from '../support/args.ts'
 import { withClient } from '../support/client.ts'
-import { formatTable, printJson } from '../support/output.ts'
+import { formatTable, plural, printJson } from '../support/output.ts'
+import { expandKeyNames, keystoreOf, precheckPath } from '../support/paths.ts'
 
 export function registerPin (program: Command): void {
-  const pin = program.command('pin').description('list and remove pins (what the cluster keeps, and how many copies)')
+  const pin = program.command('pin').description('add, list and remove pins (what the cluster keeps, and how many copies)')
+
+  pin.command('add')
+    .description('pin content the cluster already holds, or change a pin\'s replication (up or down)')
+    .argument('<cid[/path]>', '<cid>, <cid>/path, /ipfs/<cid>/path or /ipns/<name>/path')
+    .option('-r, --replication <n>', 'copies of every block (default: the pin\'s current replication, else the cluster\'s, 3)', replicationArg)
+    .option('--label <text>', 'a label shown by pin ls (default: the pin\'s current one)')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', `
+Examples:
+  cairn pin add bafy...                 keep it, at the cluster's replication
+  cairn pin add -r 5 /ipns/self/photos  keep a name's subtree on its own, at 5 copies
+  cairn pin add -r 2 bafy...            lower a pin to 2 copies (extra copies are removed)`)
+    .action(async (target: string, flags: { replication?: number, label?: string, json?: boolean }, command: Command) => {
+      precheckPath(target)
+      await withClient(command.optsWithGlobals(), async ({ client, settings, signal }) => {
+        const root = await client.cidOf(await client.resolve(await expandKeyNames(target, keystoreOf(settings)), signal), signal)
+        const existing = (await client.pins(signal)).find((p) => p.root.toV1().equals(root.toV1()))
+        const replication = flags.replication ?? existing?.replication ?? settings.replication
+        const result = await client.pin(root, { replication, signal, ...(flags.label === undefined ? {} : { label: flags.label }) })
+        if (flags.json === true) { printJson(result); return }
+        process.stdout.write(`pinned ${result.root.toString()}\n`)
+        const was = existing === undefined || existing.replication === replication ? '' : ` (was ${existing.replication})`
+        process.stderr.write(`${plural(result.blocks, 'block')}, ${formatBytes(result.bytes)}, ${plural(replication, 'copy', 'copies')} wanted${was}; fewest copies now ${result.minReplicas}\n`)
+        if (result.liveDatanodes < replication) {
+          process.stderr.write(`cairn: warning: only ${plural(result.liveDatanodes, 'live datanode')}: blocks get ${replication} copies once there are ${replication}\n`)
+        } else if (result.minReplicas < replication) {
+          process.stderr.write('the namenode makes the missing copies in the background (cairn fsck shows progress)\n')
+        } else if (result.minReplicas > replication) {
+          process.stderr.write('extra copies are removed in the background (within a minute)\n')
+        }
+      })
+    })
 
   pin.command('ls')
     .description('list pins: root, replication, blocks, size, when, label')

@@ -4,7 +4,7 @@ import type { CID } from 'multiformats/cid'
 import type { ContentPath } from '../content/cid.ts'
 import { createCairnNode } from '../net/libp2p.ts'
 import { deriveDataKey } from '../net/data-channel.ts'
-import type { ClusterReport, PinInfo } from '../protocol/messages.ts'
+import type { ClusterReport, PinInfo, PinResult } from '../protocol/messages.ts'
 import { BlockReader } from './block-reader.ts'
 import { cat } from './cat.ts'
 import type { CatOptions } from './cat.ts'
@@ -16,6 +16,7 @@ import { ls } from './ls.ts'
 import type { ListedEntry, LsOptions } from './ls.ts'
 import { NamenodeClient } from './namenode-client.ts'
 import { publish, resolvePath } from './names.ts'
+import { resolveEntry } from './resolve.ts'
 import type { PublishOptions, Published } from './names.ts'
 import { put } from './put.ts'
 import type { PutOptions, PutResult } from './put.ts'
@@ -96,6 +97,11 @@ export class CairnClient {
     return await stat(this.ctx, path, signal)
   }
 
+  /** The CID of the entry a path names (the root itself when there is no path below it). */
+  async cidOf (path: ContentPath, signal?: AbortSignal): Promise<CID> {
+    return path.segments.length === 0 ? path.root : (await resolveEntry(this.ctx, path, signal)).cid
+  }
+
   /** Any path a user gives (CID, /ipfs/, /ipns/ with names pointing to names, @sequence) as a CID and segments. */
   async resolve (text: string, signal?: AbortSignal): Promise<ContentPath> {
     return await resolvePath(this.ctx, text, signal)
@@ -112,6 +118,19 @@ export class CairnClient {
 
   async pins (signal?: AbortSignal): Promise<PinInfo[]> {
     return (await this.ctx.namenode.pins(signal)).pins
+  }
+
+  /**
+   * Pins what a path names, which the cluster must already hold whole (a
+   * put, an import, a name's tree), at `replication` copies. Pinning a
+   * pinned root again sets its replication, up or down (HDFS's setrep).
+   */
+  async pin (root: CID, options: { replication: number, label?: string, signal?: AbortSignal }): Promise<PinResult> {
+    return await this.ctx.namenode.pin({
+      root,
+      replication: options.replication,
+      ...(options.label === undefined ? {} : { label: options.label })
+    }, options.signal)
   }
 
   async unpin (root: CID, signal?: AbortSignal): Promise<void> {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { CID } from 'multiformats/cid'
@@ -170,4 +170,50 @@ describe('operations', () => {
       child.kill('SIGKILL')
     }
   })
+
+  it('pin add keeps part of a tree at its own replication, raises it, lowers it again, and refuses what the cluster lacks', async () => {
+    cluster = await TestCluster.start({ datanodes: 3 })
+    const c = cluster
+    const bytes = await pseudoRandomBuffer(2 * 1024 * 1024 + 7, 'pin-add')
+    const dir = path.join(c.dir, 'tree')
+    await mkdir(path.join(dir, 'sub'), { recursive: true })
+    await writeFile(path.join(dir, 'sub', 'f.bin'), bytes)
+    await writeFile(path.join(dir, 'g.txt'), 'not this one\n')
+    const put = await c.cairn(['put', '-r', '1', dir])
+    expect(put.code, put.stderr).toBe(0)
+    const root = put.stdout.toString().trim()
+    const blocks = await blocksOf(bytes)
+    const copies = async (cid: CID): Promise<number> => (await Promise.all([0, 1, 2].map(async (i) => await onDisk(c, i, cid)))).filter(Boolean).length
+    const everyBlockHas = async (n: number): Promise<boolean> => (await Promise.all(blocks.map(copies))).every((k) => k === n)
+    expect(await everyBlockHas(1)).toBe(true)
+
+    // a file inside the tree, pinned on its own at 3 copies: the namenode makes the others
+    const raise = await c.cairn(['pin', 'add', '-r', '3', '--label', 'the file', `${root}/sub/f.bin`, '--json'])
+    expect(raise.code, raise.stderr).toBe(0)
+    const pinned = JSON.parse(raise.stdout.toString()) as { root: string, replication: number, blocks: number }
+    const file = blocks.at(-1) as CID
+    expect(pinned.root).toBe(file.toString())
+    expect(pinned.replication).toBe(3)
+    expect(pinned.blocks).toBe(blocks.length)
+    await until('every block of the file has 3 copies on disk', async () => await everyBlockHas(3))
+    const ls = JSON.parse((await c.cairn(['pin', 'ls', '--json'])).stdout.toString()) as Array<{ root: string, replication: number, label?: string }>
+    expect(ls.find((p) => p.root === file.toString())).toMatchObject({ replication: 3, label: 'the file' })
+
+    // down to 2: the extra copies go once wants are recounted (the namenode does so at most every 30 s; gc first)
+    const lower = await c.cairn(['pin', 'add', '-r', '2', file.toString()])
+    expect(lower.code, lower.stderr).toBe(0)
+    expect(lower.stderr.toString()).toContain('2 copies wanted (was 3)')
+    const gc = await c.cairn(['gc'])
+    expect(gc.code, gc.stderr).toBe(0)
+    await until('every block of the file is down to 2 copies', async () => await everyBlockHas(2))
+    const got = await c.cairn(['cat', `${root}/sub/f.bin`])
+    expect(sha256(got.stdout)).toBe(sha256(bytes))
+
+    // content the cluster never received is refused, with what to do
+    const missing = await c.cairn(['pin', 'add', 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy'])
+    expect(missing.code).not.toBe(0)
+    expect(missing.stderr.toString()).toMatch(/on no live datanode[\s\S]*hint: put or import the content/)
+    expect(missing.stderr.toString()).not.toMatch(/\n\s+at /)
+  }, 120_000)
 })
+

@@ -26,6 +26,13 @@ import { MetadataStore } from './store.ts'
 
 /** Wants are recounted from scratch at most this often (and before every gc). */
 const WANT_RECOUNT_MS = 30_000
+/**
+ * A recount walks every pin's and name's DAG and then every block (seconds
+ * at millions of blocks, with the event loop held): it waits at least this
+ * many times as long as the last one took, so it never takes more than
+ * about 1% of the namenode's time. Wants only stay high meanwhile.
+ */
+const RECOUNT_COST_FACTOR = 100
 
 /** Copies that finish within this window share one early round. */
 const NUDGE_DELAY_MS = 20
@@ -178,18 +185,22 @@ export class Namenode {
   }
 
   private lastRecountMs = 0
+  private recountGapMs = WANT_RECOUNT_MS
 
   private monitorRound (): void {
     const safeMode = this.safeModeRef as SafeMode
     try {
       // wants only rise between recounts; let go of what pins and names no longer need now and then
       const now = this.state.clock()
-      if (this.state.wantsStale && now - this.lastRecountMs >= WANT_RECOUNT_MS) {
+      const recount = this.state.wantsStale && now - this.lastRecountMs >= this.recountGapMs
+      const started = performance.now()
+      if (recount) {
         recomputeWants(this.state)
         this.lastRecountMs = now
         this.monitor.rescan()
       }
       this.monitor.tick(!safeMode.active)
+      if (recount) this.recountGapMs = Math.max(WANT_RECOUNT_MS, RECOUNT_COST_FACTOR * (performance.now() - started))
       // every round's counts are exact (the first round scans every block)
       if (safeMode.update(this.monitor.counts, this.state.clock())) {
         this.log.info(`leaving safe mode: ${safeMode.status().reason}`)

@@ -14,7 +14,7 @@ import {
 } from '../errors.ts'
 import { blockKey } from '../content/cid.ts'
 import { importDag } from '../content/import.ts'
-import { DEFAULT_PROFILE } from '../content/profiles.ts'
+import { DEFAULT_PROFILE, PROFILES } from '../content/profiles.ts'
 import type { ProfileName } from '../content/profiles.ts'
 import { blockLinks } from '../content/links.ts'
 import { nameOfKey } from '../naming/names.ts'
@@ -373,15 +373,19 @@ export class NameTree {
     return entry.cid
   }
 
-  /** New directories follow the tree's own CID version and sharding rules. */
+  /**
+   * New directories follow the tree's own CID version and sharding rules: a
+   * CIDv0 tree is Kubo's classic one, a CIDv1 tree the profile's (or
+   * unixfs-v1-2025's, when the profile is a CIDv0 one).
+   */
   private shardOptions (root: CID | undefined): { shardSplitStrategy: 'block-bytes' | 'links-bytes', shardSplitThresholdBytes: number } {
-    return root?.version === 0
-      ? { shardSplitStrategy: 'links-bytes', shardSplitThresholdBytes: 262_144 }
-      : { shardSplitStrategy: 'block-bytes', shardSplitThresholdBytes: 262_144 }
+    const profile = PROFILES[this.init.profile ?? DEFAULT_PROFILE]
+    const strategy = root?.version === 0 ? 'links-bytes' : profile.cidVersion === 1 ? profile.shardSplitStrategy : 'block-bytes'
+    return { shardSplitStrategy: strategy, shardSplitThresholdBytes: 262_144 }
   }
 
   private dirOptions (root: CID | undefined): { cidVersion: 0 | 1 } {
-    return { cidVersion: root?.version === 0 || this.init.profile === 'unixfs-v0-2015' ? 0 : 1 }
+    return { cidVersion: root?.version === 0 || PROFILES[this.init.profile ?? DEFAULT_PROFILE].cidVersion === 0 ? 0 : 1 }
   }
 }
 

@@ -2,10 +2,12 @@ import type { ImporterOptions } from 'ipfs-unixfs-importer'
 import { InvalidArgumentError } from '../errors.ts'
 
 /**
- * The IPIP-499 CID profiles. The same bytes under the same profile give the
- * same CID in Cairn, Kubo and Helia.
+ * CID profiles: the two of IPIP-499, and the settings of Kubo's
+ * `ipfs add --cid-version=1` (the CIDv1 most existing content carries).
+ * The same bytes under the same profile give the same CID in Cairn, Kubo
+ * and Helia.
  */
-export type ProfileName = 'unixfs-v1-2025' | 'unixfs-v0-2015'
+export type ProfileName = 'unixfs-v1-2025' | 'unixfs-v0-2015' | 'kubo-cid-v1'
 
 export interface Profile {
   name: ProfileName
@@ -14,6 +16,10 @@ export interface Profile {
   chunkBytes: number
   maxLinksPerNode: number
   rawLeaves: boolean
+  /** When a directory becomes a HAMT: its links' bytes (Kubo's estimate) or its block's bytes past 256 KiB. */
+  shardSplitStrategy: 'links-bytes' | 'block-bytes'
+  /** The importer's built-in profile these settings start from. */
+  importerProfile: 'unixfs-v1-2025' | 'unixfs-v0-2015'
 }
 
 export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
@@ -23,7 +29,9 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     cidVersion: 1,
     chunkBytes: 1024 * 1024,
     maxLinksPerNode: 1024,
-    rawLeaves: true
+    rawLeaves: true,
+    shardSplitStrategy: 'block-bytes',
+    importerProfile: 'unixfs-v1-2025'
   },
   'unixfs-v0-2015': {
     name: 'unixfs-v0-2015',
@@ -31,7 +39,19 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     cidVersion: 0,
     chunkBytes: 256 * 1024,
     maxLinksPerNode: 174,
-    rawLeaves: false
+    rawLeaves: false,
+    shardSplitStrategy: 'links-bytes',
+    importerProfile: 'unixfs-v0-2015'
+  },
+  'kubo-cid-v1': {
+    name: 'kubo-cid-v1',
+    summary: 'CIDv1, 256 KiB chunks, raw leaves, 174 links per node (Kubo\'s ipfs add --cid-version=1)',
+    cidVersion: 1,
+    chunkBytes: 256 * 1024,
+    maxLinksPerNode: 174,
+    rawLeaves: true,
+    shardSplitStrategy: 'links-bytes',
+    importerProfile: 'unixfs-v0-2015'
   }
 }
 
@@ -49,5 +69,6 @@ export function profileByName (name: string): Profile {
  * writes into the options it is given.
  */
 export function importerOptions (profile: ProfileName): ImporterOptions {
-  return { profile }
+  const p = PROFILES[profile]
+  return { profile: p.importerProfile, cidVersion: p.cidVersion, rawLeaves: p.rawLeaves }
 }

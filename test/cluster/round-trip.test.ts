@@ -27,7 +27,8 @@ async function allBlocks (bytes: Uint8Array, profile: ProfileName): Promise<CID[
 describe('put and get through a real cluster', () => {
   const cases: Array<[ProfileName, number[]]> = [
     ['unixfs-v1-2025', [0, 1, 1024 * 1024, 1024 * 1024 + 1, 3 * 1024 * 1024 + 17]],
-    ['unixfs-v0-2015', [0, 1, 262144, 262145, 174 * 262144 + 1]]
+    ['unixfs-v0-2015', [0, 1, 262144, 262145, 174 * 262144 + 1]],
+    ['kubo-cid-v1', [1, 262145, 3 * 262144 + 17]]
   ]
   for (const [profile, sizes] of cases) {
     it(`${profile}: files of edge sizes come back byte-identical, under the reference CID`, async () => {

@@ -13,13 +13,18 @@ import { KUBO_FIXTURES } from '../../helpers/fixtures.ts'
 import { MemoryStore } from '../../helpers/memory-store.ts'
 
 /**
- * IPIP-499's parameters, spelled out instead of naming the profile, so a
- * change in how Cairn (or the importer) maps a profile name shows up here.
+ * Each profile's parameters, spelled out instead of naming the profile, so
+ * a change in how Cairn (or the importer) maps a profile name shows up
+ * here. kubo-cid-v1 is Kubo's `ipfs add --cid-version=1` with default
+ * settings (boxo: size-262144 chunks, 174 links, raw leaves, HAMT by
+ * estimated link bytes past 256 KiB).
  */
 const EXPLICIT: Record<ProfileName, { chunk: number, links: number, options: ImporterOptions }> = {
   'unixfs-v1-2025': { chunk: 1024 * 1024, links: 1024, options: { cidVersion: 1, rawLeaves: true, shardSplitStrategy: 'block-bytes', shardSplitThresholdBytes: 262144 } },
-  'unixfs-v0-2015': { chunk: 256 * 1024, links: 174, options: { cidVersion: 0, rawLeaves: false, shardSplitStrategy: 'links-bytes', shardSplitThresholdBytes: 262144 } }
+  'unixfs-v0-2015': { chunk: 256 * 1024, links: 174, options: { cidVersion: 0, rawLeaves: false, shardSplitStrategy: 'links-bytes', shardSplitThresholdBytes: 262144 } },
+  'kubo-cid-v1': { chunk: 256 * 1024, links: 174, options: { cidVersion: 1, rawLeaves: true, shardSplitStrategy: 'links-bytes', shardSplitThresholdBytes: 262144 } }
 }
+const ALL = Object.keys(EXPLICIT) as ProfileName[]
 
 const discard = { put: async () => {} }
 
@@ -46,9 +51,11 @@ describe('CIDs equal Kubo\'s', () => {
     expect(await cairnRoot([{ content: hello }], 'unixfs-v1-2025')).toBe('bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e')
     expect(await cairnRoot([{ content: hello }], 'unixfs-v0-2015')).toBe('Qmf412jQZiuVUtdgnB36FXFX7xg5V6KEbSJ4dpQuhkLyfD')
     expect(await cairnRoot([{ content: new Uint8Array(0) }], 'unixfs-v0-2015')).toBe('QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH')
+    // a file of one chunk under --cid-version=1 is a single raw block, as under unixfs-v1-2025
+    expect(await cairnRoot([{ content: hello }], 'kubo-cid-v1')).toBe('bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e')
   })
 
-  for (const profile of ['unixfs-v1-2025', 'unixfs-v0-2015'] as const) {
+  for (const profile of ALL) {
     const { chunk, links } = EXPLICIT[profile]
     const sizes = [0, 1, chunk - 1, chunk, chunk + 1, 3 * chunk + 17, links * chunk, links * chunk + 1]
     it(`${profile}: files of edge sizes (0 .. links x chunk + 1) match the reference importer`, async () => {
@@ -69,7 +76,7 @@ describe('CIDs equal Kubo\'s', () => {
       { path: 'root/日本語.md', content: new Uint8Array(300_000).fill(7) },
       { path: 'root/link', link: 'a.txt' }
     ]
-    for (const profile of ['unixfs-v1-2025', 'unixfs-v0-2015'] as const) {
+    for (const profile of ALL) {
       expect(await cairnRoot(tree(), profile)).toBe(await referenceRoot(tree(), profile))
     }
   })
@@ -80,12 +87,14 @@ describe('CIDs equal Kubo\'s', () => {
       { path: 'big' },
       ...Array.from({ length: 4_500 }, (_, i) => ({ path: `big/file-with-a-longish-name-${String(i).padStart(5, '0')}.txt`, content: new TextEncoder().encode(String(i)) }))
     ]
-    const store = new MemoryStore()
-    const { root } = await importDag(tree(), store, { profile: 'unixfs-v1-2025' })
-    const entry = await exporter(root, store)
-    expect(entry.type).toBe('directory')
-    expect(entry.type === 'directory' && entry.unixfs.type).toBe('hamt-sharded-directory')
-    expect(root.toString()).toBe(await referenceRoot(tree(), 'unixfs-v1-2025'))
+    for (const profile of ['unixfs-v1-2025', 'kubo-cid-v1'] as const) {
+      const store = new MemoryStore()
+      const { root } = await importDag(tree(), store, { profile })
+      const entry = await exporter(root, store)
+      expect(entry.type).toBe('directory')
+      expect(entry.type === 'directory' && entry.unixfs.type, profile).toBe('hamt-sharded-directory')
+      expect(root.toString(), profile).toBe(await referenceRoot(tree(), profile))
+    }
   })
 
   it('re-importing the trees of Kubo-made CARs gives Kubo\'s roots', async () => {
@@ -108,8 +117,8 @@ describe('CIDs equal Kubo\'s', () => {
           candidates.push({ path: at, content: Buffer.concat(parts) })
         }
       }
-      const profile = root.version === 0 ? 'unixfs-v0-2015' : 'unixfs-v1-2025'
-      expect(await cairnRoot(candidates, profile), car).toBe(root.toString())
+      const profiles = root.version === 0 ? ['unixfs-v0-2015'] as const : ['unixfs-v1-2025', 'kubo-cid-v1'] as const
+      for (const profile of profiles) expect(await cairnRoot(candidates, profile), `${car} (${profile})`).toBe(root.toString())
     }
   })
 })

@@ -222,8 +222,8 @@ export class ReplicationMonitor {
     return n
   }
 
-  /** One round. `decide` false (safe mode): only count, schedule nothing. Returns whether it scanned every block. */
-  tick (decide: boolean): boolean {
+  /** One round. `decide` false (safe mode): only count, schedule nothing. `lastRound` tells what it looked at. */
+  tick (decide: boolean): void {
     const now = this.state.clock()
     this.expire(now)
     this.noticeStateChanges()
@@ -280,7 +280,7 @@ export class ReplicationMonitor {
     }
     this.countedMs = now
     this.lastRound = { looked, full }
-    if (!decide) return full
+    if (!decide) return
 
     work.sort((a, b) => a.priority - b.priority)
     for (const item of work) {
@@ -289,7 +289,6 @@ export class ReplicationMonitor {
         : this.scheduleCopy(item.mh, item.info, item.copies, item.health)
       if (!done) this.backlog.set(keyOf(item.mh), item.mh)
     }
-    return full
   }
 
   /**

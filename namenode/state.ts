@@ -9,7 +9,7 @@ import type { MetadataStore } from './store.ts'
 
 /**
  * The block table's flags byte. Bit 0: a copy was found corrupt, and the
- * block has not been whole since. Bits 1-4 belong to the replication
+ * block has not been whole since. Bits 1-3 belong to the replication
  * monitor (the health it last counted the block under), nobody else.
  */
 export const FLAG_CORRUPT_SEEN = 1

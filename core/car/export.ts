@@ -1,7 +1,7 @@
 import type { CID } from 'multiformats/cid'
 import type { ContentPath } from '../content/cid.ts'
 import type { ClientContext } from '../client/context.ts'
-import { resolveEntry } from '../client/resolve.ts'
+import { resolveCid } from '../client/resolve.ts'
 import { encodeCar } from './encode.ts'
 import { walkDag } from './walk.ts'
 
@@ -16,6 +16,6 @@ export interface CarExport {
  * blocks in depth-first order, each once, streamed with bounded read-ahead.
  */
 export async function exportCar (ctx: ClientContext, path: ContentPath, signal?: AbortSignal): Promise<CarExport> {
-  const root = path.segments.length === 0 ? path.root : (await resolveEntry(ctx, path, signal)).cid
+  const root = await resolveCid(ctx, path, signal)
   return { root, stream: encodeCar([root], walkDag(ctx.reader, root, signal === undefined ? {} : { signal })) }
 }

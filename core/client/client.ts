@@ -16,7 +16,7 @@ import { ls } from './ls.ts'
 import type { ListedEntry, LsOptions } from './ls.ts'
 import { NamenodeClient } from './namenode-client.ts'
 import { publish, resolvePath } from './names.ts'
-import { resolveEntry } from './resolve.ts'
+import { resolveCid } from './resolve.ts'
 import type { PublishOptions, Published } from './names.ts'
 import { put } from './put.ts'
 import type { PutOptions, PutResult } from './put.ts'
@@ -99,7 +99,7 @@ export class CairnClient {
 
   /** The CID of the entry a path names (the root itself when there is no path below it). */
   async cidOf (path: ContentPath, signal?: AbortSignal): Promise<CID> {
-    return path.segments.length === 0 ? path.root : (await resolveEntry(this.ctx, path, signal)).cid
+    return await resolveCid(this.ctx, path, signal)
   }
 
   /** Any path a user gives (CID, /ipfs/, /ipns/ with names pointing to names, @sequence) as a CID and segments. */

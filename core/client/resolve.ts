@@ -38,6 +38,11 @@ export async function resolveEntry (ctx: ClientContext, path: ContentPath, signa
   }
 }
 
+/** The CID a path names: its root when nothing is below it, without fetching a block. */
+export async function resolveCid (ctx: ClientContext, path: ContentPath, signal?: AbortSignal): Promise<CID> {
+  return path.segments.length === 0 ? path.root : (await resolveEntry(ctx, path, signal)).cid
+}
+
 export function entryInfo (entry: UnixFSEntry): EntryInfo {
   const info: EntryInfo = { cid: entry.cid, name: entry.name, kind: 'object', size: 0 }
   if (entry.type === 'directory') {

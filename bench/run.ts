@@ -10,7 +10,8 @@
  *                  4096 shows 4 GiB; 0 skips it; skipped too if the disk has
  *                  less than 5x that free)
  *   BENCH_ONLY     comma-separated suite names to run (default all: cluster,
- *                  namenode-memory, repair, naming)
+ *                  namenode-memory, namenode-rounds, repair, naming, fuse,
+ *                  gateway)
  *   BENCH_REPAIR_MIB  data pinned for the repair suite, MiB (default 1024)
  *
  * Everything happens in a fresh directory under os.tmpdir(), removed at the
@@ -24,12 +25,13 @@ import { readOptions } from './lib/options.ts'
 import type { Suite } from './lib/suite.ts'
 import { clusterSuite } from './suites/cluster.ts'
 import { namenodeMemorySuite } from './suites/namenode-memory.ts'
+import { namenodeRoundsSuite } from './suites/namenode-rounds.ts'
 import { repairSuite } from './suites/repair.ts'
 import { namingSuite } from './suites/naming.ts'
 import { gatewaySuite } from './suites/gateway.ts'
 import { fuseSuite } from './suites/fuse.ts'
 
-const SUITES: Suite[] = [clusterSuite, namenodeMemorySuite, repairSuite, namingSuite, fuseSuite, gatewaySuite]
+const SUITES: Suite[] = [clusterSuite, namenodeMemorySuite, namenodeRoundsSuite, repairSuite, namingSuite, fuseSuite, gatewaySuite]
 
 async function main (): Promise<void> {
   const options = readOptions()

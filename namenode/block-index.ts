@@ -1,6 +1,6 @@
-import type { BlockInfo } from './block-table.ts'
+import type { BlockInfo, BlockSweep } from './block-table.ts'
 
-export type { BlockInfo }
+export type { BlockInfo, BlockSweep }
 
 /**
  * Where every block lives: multihash -> datanode indexes, how many copies
@@ -22,6 +22,10 @@ export interface BlockIndex {
   setWant (mh: Uint8Array, want: number): void
   clearWants (): void
   setFlags (mh: Uint8Array, flags: number): void
+  /** Entries whose flags bits 1-3 hold this tag (1-7), kept as flags change and entries go. */
+  tagged (tag: number): number
+  /** A pass over every entry in slices; see BlockSweep. */
+  sweep (): BlockSweep
   /** `mh` is a reused buffer: copy it to keep it. Only setFlags may change the index meanwhile. */
   forEach (fn: (mh: Uint8Array, info: BlockInfo) => void): void
 }

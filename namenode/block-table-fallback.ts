@@ -72,7 +72,9 @@ export class FallbackBlocks {
 
   setFlags (mh: Uint8Array, flags: number): void {
     const e = this.entries.get(keyString(mh))
-    if (e !== undefined) e.flags = flags
+    if (e === undefined) return
+    this.counts.retagged(e.flags, flags)
+    e.flags = flags
   }
 
   /** `mh` is the entry's own copy: fn must not change it. */
@@ -100,7 +102,9 @@ export class FallbackBlocks {
   }
 
   private collect (key: string, e: Entry): void {
-    if (e.replicas.length === 0 && e.want === 0) this.entries.delete(key)
+    if (e.replicas.length !== 0 || e.want !== 0) return
+    this.counts.gone(e.flags)
+    this.entries.delete(key)
   }
 }
 

@@ -51,6 +51,8 @@ export class Slots {
   private readonly probeWords = new Uint32Array(WORDS)
   private readonly probeBytes = new Uint8Array(this.probeWords.buffer)
   private readonly mhOut = new Uint8Array(SHA256_MULTIHASH_BYTES)
+  /** Told of every entry deleteAt moves back into a hole (a sweep in progress may have passed the hole). */
+  onMove: ((from: number, to: number) => void) | undefined
 
   constructor (capacity: number, seed: number) {
     this.seed = seed
@@ -112,6 +114,7 @@ export class Slots {
       // j may fill the hole only if its home is not after the hole (cyclically, up to j).
       if (((j - home) & mask) < ((j - hole) & mask)) continue
       this.copy(this, j, hole)
+      this.onMove?.(j, hole)
       hole = j
     }
     this.meta[hole] = 0
@@ -123,6 +126,14 @@ export class Slots {
     this.probeWords.set(this.digests.subarray(s * WORDS, s * WORDS + WORDS))
     this.mhOut.set(this.probeBytes, 2)
     return this.mhOut
+  }
+
+  /** Slot s's multihash in new bytes, leaving the probe buffers alone (an insert may be under way). */
+  multihashCopy (s: number): Uint8Array {
+    const mh = new Uint8Array(SHA256_MULTIHASH_BYTES)
+    mh.set([0x12, 0x20])
+    mh.set(new Uint8Array(this.digests.buffer, this.digests.byteOffset + s * WORDS * 4, WORDS * 4), 2)
+    return mh
   }
 
   private emptySlotFor (w0: number, w1: number): number {

@@ -12,7 +12,7 @@
  * indexes < 65535, want and flags < 256; beyond them calls throw RangeError.
  */
 import type { CID } from 'multiformats/cid'
-import { CopyCounts } from './block-table-counts.ts'
+import { CopyCounts, TAGS } from './block-table-counts.ts'
 import { FallbackBlocks } from './block-table-fallback.ts'
 import { checkByte, checkDatanode, checkSize, isSha256, keyString, randomSeed } from './block-table-hash.ts'
 import { COUNT, INLINE, MAX_CAPACITY, MIN_CAPACITY, OVERFLOW, Slots } from './block-table-slots.ts'
@@ -30,6 +30,25 @@ export interface BlockInfo {
   firstSeenSec: number
   /** Spare bits for the namenode (e.g. bit 0: a corrupt replica is recorded elsewhere). */
   flags: number
+}
+
+/**
+ * A pass over every entry made a slice at a time, so that a pass over
+ * millions of blocks never holds the event loop for long. Between steps the
+ * table may change freely: every entry present from the first step to the
+ * last is visited at least once (one that deleteAt moves back past the
+ * cursor is remembered and visited; growth starts the pass again); one
+ * added meanwhile may or may not be, and an entry may be visited twice.
+ */
+export interface BlockSweep {
+  /**
+   * Visits up to `budget` entries (fn may call setFlags, nothing else that
+   * changes the table; `mh` is a reused view). True once every entry has
+   * been visited: the sweep is then finished.
+   */
+  step: (budget: number, fn: (mh: Uint8Array, info: BlockInfo) => void) => boolean
+  /** Stops an unfinished sweep (the table stops tracking moves for it). */
+  close: () => void
 }
 
 export interface BlockTableInit {
@@ -60,6 +79,8 @@ export class BlockTable {
   private version = 0
   /** Of the slots; the fallback keeps its own. */
   private readonly counts = new CopyCounts()
+  /** Sweeps in progress, told of entries moved behind their cursor. */
+  private readonly sweeps = new Set<{ cursor: number, missed: Uint8Array[] }>()
 
   constructor (init: BlockTableInit = {}) {
     this.clock = init.clock ?? Date.now
@@ -81,6 +102,12 @@ export class BlockTable {
   /** Copies recorded on one datanode. */
   copiesOn (datanode: number): number {
     return this.counts.on(datanode) + this.fallback.counts.on(datanode)
+  }
+
+  /** Entries whose flags carry this tag (bits 1-3; see block-table-counts.ts). */
+  tagged (tag: number): number {
+    if (!Number.isInteger(tag) || tag <= 0 || tag >= TAGS) throw new RangeError(`tag must be 1-${TAGS - 1}, not ${tag}`)
+    return this.counts.tags[tag]! + this.fallback.counts.tags[tag]!
   }
 
   /** Bytes of the slot arrays; the Maps for rare cases are not counted. */
@@ -211,7 +238,9 @@ export class BlockTable {
       return
     }
     const s = this.slots.find(mh)
-    if (s >= 0) this.slots.flags[s] = flags
+    if (s < 0) return
+    this.counts.retagged(this.slots.flags[s]!, flags)
+    this.slots.flags[s] = flags
   }
 
   /**
@@ -237,6 +266,73 @@ export class BlockTable {
       fn(mh, info)
       changed()
     })
+  }
+
+  /** See BlockSweep. */
+  sweep (): BlockSweep {
+    const { slots } = this
+    const tracked = { cursor: 0, missed: [] as Uint8Array[] }
+    let capacity = slots.capacity
+    let fallbackDone = false
+    let closed = false
+    this.sweeps.add(tracked)
+    this.trackMoves()
+    const close = (): void => {
+      closed = true
+      this.sweeps.delete(tracked)
+      this.trackMoves()
+    }
+    const step = (budget: number, fn: (mh: Uint8Array, info: BlockInfo) => void): boolean => {
+      if (closed) return true
+      // growth rehashed every entry: only a pass from the start visits them all
+      if (slots.capacity !== capacity) {
+        capacity = slots.capacity
+        tracked.cursor = 0
+        tracked.missed = []
+      }
+      const version = this.version
+      const changed = (): void => {
+        if (this.version !== version) throw new Error('BlockTable changed during a sweep step')
+      }
+      let visited = 0
+      while (tracked.missed.length > 0 && visited < budget) {
+        const mh = tracked.missed.pop() as Uint8Array
+        const s = slots.find(mh)
+        if (s < 0) continue
+        fn(mh, this.infoAt(s, mh))
+        changed()
+        visited++
+      }
+      // empty slots cost little, but a sparse table must not make one step long either
+      for (let scanned = 0; tracked.cursor < capacity && visited < budget && scanned < budget * 16; scanned++) {
+        const s = tracked.cursor++
+        if (slots.meta[s] === 0) continue
+        const mh = slots.multihashAt(s)
+        fn(mh, this.infoAt(s, mh))
+        changed()
+        visited++
+      }
+      if (tracked.cursor < capacity || tracked.missed.length > 0) return false
+      if (!fallbackDone) {
+        this.fallback.forEach(fn)
+        fallbackDone = true
+      }
+      close()
+      return true
+    }
+    return { step, close }
+  }
+
+  /** Only while a sweep runs: deleteAt then reports the entries it moves back. */
+  private trackMoves (): void {
+    this.slots.onMove = this.sweeps.size === 0
+      ? undefined
+      : (from, to) => {
+          for (const sweep of this.sweeps) {
+            // moved from where the cursor has yet to go to where it has been
+            if (to < sweep.cursor && sweep.cursor <= from) sweep.missed.push(this.slots.multihashCopy(to))
+          }
+        }
   }
 
   /**
@@ -279,6 +375,7 @@ export class BlockTable {
   /** Deletes slot s if it has no replicas and no want; true if it did. */
   private collect (s: number): boolean {
     if ((this.slots.meta[s]! & (COUNT | OVERFLOW)) !== 0 || this.slots.wants[s] !== 0) return false
+    this.counts.gone(this.slots.flags[s]!)
     this.slots.deleteAt(s)
     return true
   }

@@ -34,7 +34,7 @@ const WANT_RECOUNT_MS = 30_000
  */
 const RECOUNT_COST_FACTOR = 100
 
-/** Copies that finish within this window share one early round. */
+/** Copies that finish within this window share one early round; a sweep's slices come this far apart. */
 const NUDGE_DELAY_MS = 20
 
 export interface NamenodeInit {
@@ -201,8 +201,8 @@ export class Namenode {
       }
       this.monitor.tick(!safeMode.active)
       if (recount) this.recountGapMs = Math.max(WANT_RECOUNT_MS, RECOUNT_COST_FACTOR * (performance.now() - started))
-      // every round's counts are exact (the first round scans every block)
-      if (safeMode.update(this.monitor.counts, this.state.clock())) {
+      // only counts that follow a whole sweep: until then blocks not yet looked at would be left out
+      if (this.monitor.settled && safeMode.update(this.monitor.counts, this.state.clock())) {
         this.log.info(`leaving safe mode: ${safeMode.status().reason}`)
         this.monitor.rescan()
       }

@@ -2,7 +2,7 @@ import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import * as Digest from 'multiformats/hashes/digest'
 import type { DatanodeCommand, HealthTally } from '../core/index.ts'
-import type { BlockInfo } from './block-index.ts'
+import type { BlockInfo, BlockSweep } from './block-index.ts'
 import { classify, repairPriority, tally } from './health.ts'
 import type { BlockHealth, Copies } from './health.ts'
 import { chooseExcess, chooseTargets } from './placement.ts'
@@ -18,16 +18,40 @@ export interface ReplicationInit {
   /** Commands handed to one datanode per reply. Default 256. */
   maxCommandsPerReply?: number
   /**
-   * Full scan of every block at least this often. Default 60 s. Only a
-   * safety net: the health counts follow each block as it changes, and
-   * changes that touch many blocks at once (a datanode's state, a full
-   * block report, a recount of wants) ask for a full scan themselves.
+   * A sweep over every block starts at least this often. Default 60 s.
+   * Only a safety net: the health counts follow each block as it changes,
+   * and changes that touch many blocks at once (a datanode's state, a full
+   * block report, a recount of wants) ask for a sweep themselves.
    */
-  fullScanIntervalMs?: number
+  sweepIntervalMs?: number
+  /**
+   * Blocks a sweep looks at per round. Default 50,000, about 20 ms of the
+   * event loop here (a block costs about 0.4 µs); while a sweep is under
+   * way rounds follow one another closely, so a million blocks take about
+   * a second without ever holding the namenode for more than a slice.
+   */
+  sweepSliceBlocks?: number
+  /**
+   * Blocks waiting for work (no transfer slot or target was free) looked at
+   * again per round, most urgent first. Default 10,000. Rounds stop early
+   * once every datanode's transfer slots are taken.
+   */
+  backlogPerRound?: number
+  /**
+   * Blocks the backlog holds, beyond those down to their last copy (always
+   * kept). Default 100,000 (about 10 MB). What does not fit is found again
+   * by a sweep once the backlog has drained to half, so a datanode of
+   * millions of blocks dying costs neither that much memory nor the time to
+   * file each block.
+   */
+  backlogLimit?: number
 }
 
-/** Full scans cost O(blocks) (about 0.4 s per million here): never more often than this, however often rounds run. */
-const MIN_FULL_SCAN_GAP_MS = 1_000
+/** A sweep costs O(blocks) (about 0.4 s per million here): one starts at most this often, however often rounds run. */
+const MIN_SWEEP_GAP_MS = 1_000
+/** repairPriority's 0-2 for copies; trims and moves to another rack come last. */
+const PRIORITIES = 4
+const TRIM_PRIORITY = 3
 
 /**
  * The health a block was last counted under, kept in the block table's
@@ -52,6 +76,21 @@ interface Pending {
   deadlineMs: number
 }
 
+interface WorkItem {
+  key: string
+  mh: Uint8Array
+  info: BlockInfo
+  copies: Copies
+  health: BlockHealth
+  priority: number
+}
+
+interface Sweep {
+  blocks: BlockSweep
+  /** Pinned blocks each retiring datanode holds that still need copies elsewhere, so far. */
+  toMove: Map<number, number>
+}
+
 interface Move {
   /** The copy to drop once the new one is reported. */
   from: number
@@ -60,8 +99,9 @@ interface Move {
 
 /**
  * Keeps every pinned block at its replication factor. Each round it looks at
- * the blocks that changed (and every block on a full scan), then hands out
- * work, most urgent first (a block down to one copy before one with two):
+ * the blocks that changed (and at a slice of every block while a sweep is
+ * under way), then hands out work, most urgent first (a block down to one
+ * copy before one with two):
  * copy a block from a datanode that has it to one chosen by placement, or
  * delete a copy that is one too many. Work rides on the replies to
  * heartbeats and block reports, bounded per datanode; a copy not reported
@@ -72,7 +112,12 @@ export class ReplicationMonitor {
   private readonly maxTransfers: number
   private readonly pendingTimeoutMs: number
   private readonly maxCommands: number
-  private readonly fullScanIntervalMs: number
+  private readonly sweepIntervalMs: number
+  private readonly sweepSlice: number
+  private readonly backlogPerRound: number
+  private readonly backlogLimit: number
+  /** Blocks needing work were left out of the full backlog: a sweep finds them once it drains. */
+  private overflowed = false
   private readonly pending = new Map<string, Pending>()
   private readonly deleting = new Map<string, Set<number>>()
   private readonly moves = new Map<string, Move>()
@@ -83,18 +128,26 @@ export class ReplicationMonitor {
   private readonly outbox = new Map<number, DatanodeCommand[]>()
   private readonly load = new Map<number, number>()
   private readonly dirty = new Map<string, Uint8Array>()
-  /** Blocks needing work that could not be scheduled yet (throttled, no target): tried every round. */
-  private readonly backlog = new Map<string, Uint8Array>()
-  /** Asks the service for an early round (a copy finished: the datanodes have room again). */
+  /**
+   * Blocks needing work that could not be scheduled yet (throttled, no
+   * target), by priority, oldest first: looked at again in later rounds.
+   * Keys only (a block's multihash as latin1): after a datanode dies this
+   * holds most of what it held.
+   */
+  private readonly backlog: Array<Set<string>> = Array.from({ length: PRIORITIES }, () => new Set<string>())
+  /** Asks the service for an early round (a copy finished, or a sweep is under way). */
   onNudge: (() => void) | undefined
-  private lastFullScanMs = Number.NEGATIVE_INFINITY
-  private fullScanWanted = true
+  private sweep: Sweep | undefined
+  private lastSweepStartMs = Number.NEGATIVE_INFINITY
+  private sweepWanted = true
   private countedMs = Number.NEGATIVE_INFINITY
   private lastStates = new Map<number, string>()
-  /** Pinned blocks by health, as of the last round (exact: every change to a block is looked at). */
-  counts: HealthCounts = emptyCounts()
-  /** What the last round did: blocks looked at, and whether that was all of them. */
-  lastRound = { looked: 0, full: false }
+  /** Live datanodes in normal service with a transfer slot free, this round: a copy needs two. */
+  private free = new Set<number>()
+  /** Copies this round's free slots could still take, less those already planned (a copy takes a slot at each end). */
+  private room = 0
+  /** What the last round did: changed or waiting blocks it looked at, blocks its sweep slice looked at, and whether a sweep is still under way. */
+  lastRound = { looked: 0, swept: 0, sweeping: false }
   /** Pinned blocks each retiring datanode still holds that need copies elsewhere. */
   readonly toMove = new Map<number, number>()
 
@@ -103,7 +156,10 @@ export class ReplicationMonitor {
     this.maxTransfers = init.maxTransfersPerDatanode ?? 16
     this.pendingTimeoutMs = init.pendingTimeoutMs ?? 60_000
     this.maxCommands = init.maxCommandsPerReply ?? 256
-    this.fullScanIntervalMs = init.fullScanIntervalMs ?? 60_000
+    this.sweepIntervalMs = init.sweepIntervalMs ?? 60_000
+    this.sweepSlice = init.sweepSliceBlocks ?? 50_000
+    this.backlogPerRound = init.backlogPerRound ?? 10_000
+    this.backlogLimit = init.backlogLimit ?? 100_000
   }
 
   /** A block's copies changed: look at it next round. */
@@ -111,9 +167,39 @@ export class ReplicationMonitor {
     this.dirty.set(keyOf(mh), Uint8Array.from(mh))
   }
 
-  /** Something affecting many blocks changed (a pin, a datanode's state): scan everything next round. */
+  /** Something affecting many blocks changed (a pin, a datanode's state): sweep every block (once one under way ends). */
   rescan (): void {
-    this.fullScanWanted = true
+    this.sweepWanted = true
+  }
+
+  /**
+   * Pinned blocks by health, as last looked at: exact for every block whose
+   * copies changed (each is looked at the next round), and for everything
+   * once a sweep that began after a datanode changed state ends.
+   */
+  get counts (): HealthCounts {
+    const counts = emptyCounts()
+    for (let code = 1; code < CLASSES.length; code++) {
+      const n = this.state.blocks.tagged(code)
+      const health = CLASSES[code] as BlockHealth
+      counts.pinned += n
+      if (health !== 'missing' && health !== 'corrupt') counts.readable += n
+      tally(counts, health, n)
+    }
+    return counts
+  }
+
+  /** Whether a sweep over every block is under way (rounds then follow closely). */
+  get sweeping (): boolean {
+    return this.sweep !== undefined
+  }
+
+  /**
+   * No sweep under way or asked for: every block has been looked at since
+   * the last change that touched many at once, so the counts are exact.
+   */
+  get settled (): boolean {
+    return this.sweep === undefined && !this.sweepWanted
   }
 
   /** A datanode reported a new copy: settles a pending copy or move. */
@@ -131,8 +217,8 @@ export class ReplicationMonitor {
         this.moves.delete(key)
         this.orderDelete(mh, move.from)
       }
-      // what is left to move off a retiring datanode is counted by full scans only
-      if (this.toMove.size > 0) this.fullScanWanted = true
+      // what is left to move off a retiring datanode is counted by sweeps only
+      if (this.toMove.size > 0) this.sweepWanted = true
     }
     this.touch(mh)
   }
@@ -222,89 +308,177 @@ export class ReplicationMonitor {
     return n
   }
 
-  /** One round. `decide` false (safe mode): only count, schedule nothing. `lastRound` tells what it looked at. */
+  /**
+   * One round: looks at the blocks that changed, at a slice of a sweep
+   * over every block when one is under way, then (unless `decide` is false:
+   * safe mode, count only) schedules work most urgent first, taking blocks
+   * that waited from earlier rounds in their turn. `lastRound` tells what
+   * it looked at.
+   */
   tick (decide: boolean): void {
     const now = this.state.clock()
     this.expire(now)
     this.noticeStateChanges()
-    // full scans cost O(blocks): at most one a second however often rounds run
-    const full = (this.fullScanWanted && now - this.lastFullScanMs >= MIN_FULL_SCAN_GAP_MS) || now - this.lastFullScanMs >= this.fullScanIntervalMs
-    const work: Array<{ mh: Uint8Array, info: BlockInfo, copies: Copies, health: BlockHealth, priority: number }> = []
-    const racks = this.rackCount()
-
-    // a full scan counts from scratch; a partial one moves each block it looks at from its old class to its new
-    const counts = full ? emptyCounts() : this.counts
-    const look = (mh: Uint8Array, info: BlockInfo, toMove: Map<number, number> | undefined): void => {
-      looked++
-      if (info.want === 0) {
-        this.recount(counts, mh, info, undefined, full)
-        return
-      }
-      const copies = copiesOf(this.state, info)
-      const deleting = this.deleting.get(keyOf(mh))
-      if (deleting !== undefined) copies.good = copies.good.filter((d) => !deleting.has(d))
-      const health = classify({
-        want: info.want,
-        copies,
-        rackOf: (d) => this.state.registry.at(d)?.rack,
-        racks,
-        corruptSeen: (info.flags & FLAG_CORRUPT_SEEN) !== 0
-      })
-      this.recount(counts, mh, info, health, full)
-      if (toMove !== undefined && copies.good.length < info.want) {
-        for (const d of copies.retiring) toMove.set(d, (toMove.get(d) ?? 0) + 1)
-      }
-      if (health !== 'healthy' && health !== 'missing' && health !== 'corrupt') {
-        work.push({ mh: Uint8Array.from(mh), info, copies, health, priority: health === 'under-replicated' ? repairPriority(info.want, copies) : 3 })
-      }
+    if (this.sweep === undefined && ((this.sweepWanted && now - this.lastSweepStartMs >= MIN_SWEEP_GAP_MS) || now - this.lastSweepStartMs >= this.sweepIntervalMs)) {
+      this.sweep = { blocks: this.state.blocks.sweep(), toMove: new Map() }
+      this.sweepWanted = false
+      this.lastSweepStartMs = now
     }
-
+    const racks = this.rackCount()
+    this.free = decide ? this.freeDatanodes() : new Set()
+    this.room = 0
+    for (const d of this.free) this.room += this.maxTransfers - (this.load.get(d) ?? 0)
+    this.room = Math.floor(this.room / 2)
+    const work: WorkItem[] = []
     let looked = 0
-    if (full) {
-      const toMove = new Map<number, number>()
-      this.state.blocks.forEach((mh, info) => { look(mh, info, toMove) })
-      this.counts = counts
-      this.updateRetiring(toMove)
-      this.lastFullScanMs = now
-      this.fullScanWanted = false
-      this.dirty.clear()
-      this.backlog.clear()
-    } else {
-      for (const [key, mh] of this.backlog) if (!this.dirty.has(key)) this.dirty.set(key, mh)
-      this.backlog.clear()
-      for (const mh of this.dirty.values()) {
-        const info = this.state.blocks.get(mh)
-        if (info !== undefined) look(mh, info, undefined)
+    let swept = 0
+    for (const mh of this.dirty.values()) {
+      const info = this.state.blocks.get(mh)
+      if (info === undefined) continue
+      looked++
+      const item = this.assess(mh, info, racks, undefined, decide)
+      if (item !== undefined) work.push(item)
+    }
+    this.dirty.clear()
+    const sweep = this.sweep
+    if (sweep !== undefined) {
+      const done = sweep.blocks.step(this.sweepSlice, (mh, info) => {
+        swept++
+        const item = this.assess(mh, info, racks, sweep.toMove, decide)
+        if (item !== undefined) work.push(item)
+      })
+      if (done) {
+        this.sweep = undefined
+        // a rescan asked for while it ran (a datanode changed, a block report came) may have changed what it already passed
+        this.updateRetiring(sweep.toMove, !this.sweepWanted)
       }
-      this.dirty.clear()
     }
     this.countedMs = now
-    this.lastRound = { looked, full }
-    if (!decide) return
 
-    work.sort((a, b) => a.priority - b.priority)
-    for (const item of work) {
-      const done = item.health === 'over-replicated'
-        ? this.scheduleTrim(item.mh, item.info, item.copies)
-        : this.scheduleCopy(item.mh, item.info, item.copies, item.health)
-      if (!done) this.backlog.set(keyOf(item.mh), item.mh)
+    if (decide) looked += this.schedule(work, racks)
+    if (this.overflowed && this.sweep === undefined && this.waiting <= this.backlogLimit / 2) {
+      this.overflowed = false
+      this.sweepWanted = true
     }
+    this.lastRound = { looked, swept, sweeping: this.sweep !== undefined }
+    if (this.sweep !== undefined) this.onNudge?.()
   }
 
   /**
-   * Counts a block under its health now (undefined: not counted, no want)
-   * and remembers that in its flags. `fresh`: `counts` started empty this
-   * round, so nothing is taken out. A corrupt copy stops mattering once the
-   * block is healthy again.
+   * Hands out work, most urgent first: at each priority this round's
+   * blocks, then those that waited from earlier rounds (oldest first), up
+   * to backlogPerRound of them and, for copies, only while free transfer
+   * slots remain. Returns how many waiting blocks it looked at.
    */
-  private recount (counts: HealthCounts, mh: Uint8Array, info: BlockInfo, health: BlockHealth | undefined, fresh: boolean): void {
+  private schedule (work: WorkItem[], racks: number): number {
+    const retry: WorkItem[] = []
+    const attempt = (item: WorkItem): void => {
+      const copy = item.health !== 'over-replicated'
+      const done = copy
+        ? this.free.size >= 2 && this.scheduleCopy(item.mh, item.info, item.copies, item.health)
+        : this.scheduleTrim(item.mh, item.info, item.copies)
+      if (!done) retry.push(item)
+    }
+    work.sort((a, b) => a.priority - b.priority)
+    let i = 0
+    let budget = this.backlogPerRound
+    let looked = 0
+    for (let priority = 0; priority < PRIORITIES; priority++) {
+      for (; i < work.length && (work[i] as WorkItem).priority <= priority; i++) attempt(work[i] as WorkItem)
+      const waiting = this.backlog[priority] as Set<string>
+      for (const key of waiting) {
+        if (budget <= 0 || (priority < TRIM_PRIORITY && (this.free.size < 2 || this.room <= 0))) break
+        budget--
+        waiting.delete(key)
+        const mh = Buffer.from(key, 'latin1')
+        const info = this.state.blocks.get(mh)
+        if (info === undefined) continue
+        looked++
+        const item = this.assess(mh, info, racks, undefined, true)
+        if (item !== undefined) attempt(item)
+      }
+    }
+    for (const item of retry) this.wait(item.key, item.priority)
+    return looked
+  }
+
+  /** Puts a block that needs work on the backlog (once, at its priority now), if there is room. */
+  private wait (mh: Uint8Array | string, priority: number): void {
+    // one already waiting stays where it is; the next sweep files it again if it moved up
+    if (priority > 0 && this.waiting >= this.backlogLimit) {
+      this.overflowed = true
+      return
+    }
+    const key = typeof mh === 'string' ? mh : keyOf(mh)
+    for (const waiting of this.backlog) waiting.delete(key)
+    const bucket = this.backlog[priority] as Set<string>
+    bucket.add(key)
+  }
+
+  /** Blocks on the backlog. */
+  get waiting (): number {
+    let n = 0
+    for (const waiting of this.backlog) n += waiting.size
+    return n
+  }
+
+  /** Live datanodes in normal service with a transfer slot free. */
+  private freeDatanodes (): Set<number> {
+    return new Set(this.state.registry.all()
+      .filter((r) => r.admin === 'normal' && this.state.registry.stateOf(r) === 'live' && !this.busy(r.index))
+      .map((r) => r.index))
+  }
+
+  /**
+   * Classifies a block, moves it to its new class in the counts, and
+   * returns the work it needs, if any (missing and corrupt blocks have no
+   * copy to make one from). `toMove`: a sweep's count of what retiring
+   * datanodes still hold. `decide` false (safe mode): count only. A copy
+   * that could not be placed this round anyway (the free transfer slots
+   * are spoken for) goes straight to the backlog, in its turn by priority:
+   * after a datanode dies, that is most of what a sweep finds.
+   */
+  private assess (mh: Uint8Array, info: BlockInfo, racks: number, toMove: Map<number, number> | undefined, decide: boolean): WorkItem | undefined {
+    if (info.want === 0) {
+      this.recount(mh, info, undefined)
+      return undefined
+    }
+    const copies = copiesOf(this.state, info)
+    const deleting = this.deleting.size === 0 ? undefined : this.deleting.get(keyOf(mh))
+    if (deleting !== undefined) copies.good = copies.good.filter((d) => !deleting.has(d))
+    const health = classify({
+      want: info.want,
+      copies,
+      rackOf: (d) => this.state.registry.at(d)?.rack,
+      racks,
+      corruptSeen: (info.flags & FLAG_CORRUPT_SEEN) !== 0
+    })
+    this.recount(mh, info, health)
+    if (toMove !== undefined && copies.good.length < info.want) {
+      for (const d of copies.retiring) toMove.set(d, (toMove.get(d) ?? 0) + 1)
+    }
+    if (!decide || health === 'healthy' || health === 'missing' || health === 'corrupt') return undefined
+    const priority = health === 'under-replicated' ? repairPriority(info.want, copies) : TRIM_PRIORITY
+    if (health !== 'over-replicated') {
+      // more urgent blocks waiting from earlier rounds go first
+      if (this.free.size < 2 || this.room <= 0 || this.backlog.some((waiting, p) => p < priority && waiting.size > 0)) {
+        this.wait(mh, priority)
+        return undefined
+      }
+      this.room--
+    }
+    return { key: keyOf(mh), mh: Uint8Array.from(mh), info, copies, health, priority }
+  }
+
+  /**
+   * Remembers in the block's flags the class it is counted under now
+   * (undefined: not counted, no want); the block table keeps the count of
+   * each class as flags change and entries go. A corrupt copy stops
+   * mattering once the block is healthy again.
+   */
+  private recount (mh: Uint8Array, info: BlockInfo, health: BlockHealth | undefined): void {
     let flags = (info.flags & ~CLASS_MASK) | ((CLASS_OF.get(health) as number) << CLASS_SHIFT)
     if (health === 'healthy') flags &= ~FLAG_CORRUPT_SEEN
-    const old = CLASSES[(info.flags & CLASS_MASK) >> CLASS_SHIFT]
-    if (fresh || old !== health) {
-      if (!fresh && old !== undefined) count(counts, old, -1)
-      if (health !== undefined) count(counts, health, 1)
-    }
     if (flags !== info.flags) this.state.blocks.setFlags(mh, flags)
   }
 
@@ -388,6 +562,7 @@ export class ReplicationMonitor {
 
   private take (datanode: number): void {
     this.load.set(datanode, (this.load.get(datanode) ?? 0) + 1)
+    if (this.busy(datanode)) this.free.delete(datanode)
   }
 
   /** Forgets a copy still in flight, giving back the transfer slots it held. */
@@ -415,7 +590,7 @@ export class ReplicationMonitor {
     for (const [key, pending] of this.pending) {
       if (pending.deadlineMs > now) continue
       this.cancel(key, pending)
-      this.fullScanWanted = true
+      this.sweepWanted = true
     }
   }
 
@@ -426,7 +601,7 @@ export class ReplicationMonitor {
       const now = `${this.state.registry.stateOf(r)}/${r.admin}`
       states.set(r.index, now)
       if (this.lastStates.get(r.index) !== now) {
-        this.fullScanWanted = true
+        this.sweepWanted = true
         // work queued for a datanode that died will never be picked up
         if (now.startsWith('dead')) this.forget(r.index)
       }
@@ -447,13 +622,14 @@ export class ReplicationMonitor {
     }
   }
 
-  private updateRetiring (toMove: Map<number, number>): void {
+  /** `settled`: nothing changed many blocks while the sweep ran, so a datanode with nothing left to move may be declared retired. */
+  private updateRetiring (toMove: Map<number, number>, settled: boolean): void {
     this.toMove.clear()
     for (const r of this.state.registry.all()) {
       if (r.admin !== 'decommissioning') continue
       const left = toMove.get(r.index) ?? 0
       this.toMove.set(r.index, left)
-      if (left === 0) {
+      if (left === 0 && settled) {
         r.admin = 'decommissioned'
         this.state.store.putDatanode(this.state.registry.persisted(r))
         this.state.log.info(`datanode ${r.id} is decommissioned: every block it holds has its copies elsewhere; it is safe to remove`)
@@ -464,13 +640,6 @@ export class ReplicationMonitor {
   private rackCount (): number {
     return new Set(this.state.registry.writable().map((r) => r.rack).filter((r) => r !== undefined)).size
   }
-}
-
-/** `readable` follows from the class: missing and corrupt are the blocks without a readable copy. */
-function count (counts: HealthCounts, health: BlockHealth, by: 1 | -1): void {
-  counts.pinned += by
-  if (health !== 'missing' && health !== 'corrupt') counts.readable += by
-  tally(counts, health, by)
 }
 
 function emptyCounts (): HealthCounts {

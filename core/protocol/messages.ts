@@ -224,7 +224,7 @@ export interface ClusterReport {
     corrupt: number
     /** Copies being made right now. */
     pendingCopies: number
-    /** When these counts were taken (the last full scan). */
+    /** When these counts were last brought up to date (every monitor round). */
     scannedMs: number
   }
   pins: number

@@ -106,6 +106,10 @@ function difference (table: BlockTable, model: Model, keys: Uint8Array[]): strin
     if (JSON.stringify(got) !== JSON.stringify(want)) return `get ${hex(mh)}: ${JSON.stringify(got)}, model ${JSON.stringify(want)}`
     if (table.has(mh) !== (want !== undefined)) return `has ${hex(mh)}: ${table.has(mh)}`
   }
+  for (let tag = 1; tag < 8; tag++) {
+    const tagged = models.filter((e) => ((e.flags >> 1) & 7) === tag).length
+    if (table.tagged(tag) !== tagged) return `tagged(${tag}) ${table.tagged(tag)}, model ${tagged}`
+  }
   const seen = new Map<string, BlockInfo>()
   table.forEach((mh, info) => {
     if (seen.has(hex(mh))) throw new Error(`forEach visited ${hex(mh)} twice`)
@@ -135,6 +139,13 @@ function modelRun (seed: number, ops: number, every: number): void {
   const hot = [...keys.slice(0, 40), ...keys.slice(1500, 1510), ...keys.slice(-4)]
   // mostly a few datanodes, so blocks often pass four replicas; now and then a far one
   const datanode = (): number => random() < 0.97 ? int(8) : 65534 - int(3)
+
+  // a sweep runs alongside, a few entries per step: every entry present from its start to its end must be visited
+  const stepRandom = prng(seed + 1)
+  let sweep = table.sweep()
+  let required = new Set(model.entries.keys())
+  let visited = new Set<string>()
+  let sweeps = 0
 
   for (let op = 1; op <= ops; op++) {
     now += int(3000)
@@ -171,6 +182,22 @@ function modelRun (seed: number, ops: number, every: number): void {
         table.clearWants()
         model.clearWants()
       }
+      // only the operations on every entry can delete more than the one touched
+      if (r >= 0.995) required = new Set([...required].filter((key) => model.entries.has(key)))
+      else if (!model.entries.has(hex(mh))) required.delete(hex(mh))
+      const done = sweep.step(1 + Math.floor(stepRandom() * 20), (seen, info) => {
+        const key = hex(seen)
+        if (JSON.stringify(info) !== JSON.stringify(model.entries.get(key))) throw new Error(`sweep saw ${key} as ${JSON.stringify(info)}, model ${JSON.stringify(model.entries.get(key))}`)
+        visited.add(key)
+      })
+      if (done) {
+        const missed = [...required].filter((key) => !visited.has(key))
+        if (missed.length > 0) throw new Error(`sweep ${sweeps + 1} missed ${missed.length} entries present throughout it, e.g. ${missed[0]}`)
+        sweeps++
+        sweep = table.sweep()
+        required = new Set(model.entries.keys())
+        visited = new Set()
+      }
       if (op % every === 0 || op === ops) {
         const diff = difference(table, model, keys)
         if (diff !== undefined) throw new Error(diff)
@@ -179,6 +206,8 @@ function modelRun (seed: number, ops: number, every: number): void {
       throw new Error(`seed ${seed}, op ${op}: ${(err as Error).message}\n  replay: BLOCK_TABLE_SEED=${seed} npx vitest run test/namenode/block-table.test.ts`, { cause: err })
     }
   }
+  // entries come and go throughout, so each sweep ran under inserts, deletes and growth
+  expect(sweeps).toBeGreaterThan(50)
 }
 
 describe('BlockTable against a Map model', () => {

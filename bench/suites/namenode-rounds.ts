@@ -1,0 +1,167 @@
+/**
+ * How long the namenode's replication monitor holds the event loop with a
+ * million blocks: the real ReplicationMonitor over a real BlockTable,
+ * registry and metadata store, driven by a fake clock in this process (no
+ * network: what is measured is the namenode's own work per round).
+ *
+ * Two scenes, each round timed: the periodic sweep of a healthy cluster,
+ * and the rounds after one of four datanodes dies (a quarter of the blocks
+ * lose a copy), with every copy the monitor orders landing before the next
+ * round, as fast as the datanodes could make them.
+ */
+import { randomFillSync } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import path from 'node:path'
+import { silentLogger } from '../../core/index.ts'
+import { BlockTable } from '../../namenode/block-table.ts'
+import { DagIndex } from '../../namenode/dag-index.ts'
+import { DatanodeRegistry } from '../../namenode/registry.ts'
+import { ReplicationMonitor } from '../../namenode/replication.ts'
+import type { NamenodeState } from '../../namenode/state.ts'
+import { MetadataStore } from '../../namenode/store.ts'
+import { formatSpread, spread } from '../lib/stats.ts'
+import type { Spread } from '../lib/stats.ts'
+import type { Suite, SuiteContext } from '../lib/suite.ts'
+import { renderTable } from '../lib/table.ts'
+
+const BLOCKS = 1_000_000
+const BLOCK_SIZE = 256 * 1024
+/** Rounds timed after the death; the monitor's default is one a second plus early ones as copies land. */
+const REPAIR_ROUNDS = 200
+/** What the namenode's nudge waits between rounds while copies land or a sweep runs. */
+const ROUND_GAP_MS = 20
+
+interface Sample {
+  sweepMaxMs: number
+  sweepTotalMs: number
+  sweepRounds: number
+  repairMaxMs: number
+  repairMedianMs: number
+  repairTotalMs: number
+  copies: number
+}
+
+export const namenodeRoundsSuite: Suite = {
+  name: 'namenode-rounds',
+  description: `replication monitor rounds over ${BLOCKS.toLocaleString('en-US')} blocks: a periodic sweep, and repair after a datanode dies`,
+  run
+}
+
+async function run (ctx: SuiteContext): Promise<string[]> {
+  const samples: Sample[] = []
+  for (let i = 1; i <= ctx.options.runs; i++) {
+    ctx.log(`namenode-rounds: run ${i}/${ctx.options.runs}`)
+    samples.push(await scene(ctx.dir))
+  }
+  const pick = (f: (s: Sample) => number): Spread => spread(samples.map(f))
+  const ms = (f: (s: Sample) => number, digits = 0): string => formatSpread(pick(f), digits, ' ms')
+  ctx.print(renderTable({
+    title: `namenode-rounds: ${BLOCKS.toLocaleString('en-US')} blocks of 256 KiB, 3 copies on 4 datanodes, ${ctx.options.runs} run${ctx.options.runs === 1 ? '' : 's'}`,
+    head: ['scene', 'longest round', 'median round', 'all rounds', 'rounds'],
+    rows: [
+      ['periodic sweep (healthy cluster)', ms((s) => s.sweepMaxMs), '', ms((s) => s.sweepTotalMs), formatSpread(pick((s) => s.sweepRounds), 0)],
+      [`after a datanode dies (${REPAIR_ROUNDS} rounds)`, ms((s) => s.repairMaxMs), ms((s) => s.repairMedianMs, 2), ms((s) => s.repairTotalMs), String(REPAIR_ROUNDS)]
+    ],
+    notes: [
+      'median (min-max) over runs; a round holds the namenode\'s event loop for its whole length (heartbeats, puts and reads wait)',
+      `copies ordered in the ${REPAIR_ROUNDS} repair rounds: ${formatSpread(pick((s) => s.copies), 0)} (16 transfers per datanode at once, each landing before the next round)`
+    ]
+  }))
+  return [`longest round ${pick((s) => s.sweepMaxMs).median.toFixed(0)} ms in a sweep of ${BLOCKS.toLocaleString('en-US')} blocks, ${pick((s) => s.repairMaxMs).median.toFixed(0)} ms (median ${pick((s) => s.repairMedianMs).median.toFixed(2)} ms) while repairing a dead datanode's blocks`]
+}
+
+async function scene (parent: string): Promise<Sample> {
+  const dir = await mkdtemp(path.join(parent, 'nn-'))
+  let now = 1_000_000
+  const clock = (): number => now
+  const store = new MetadataStore(dir)
+  try {
+    const state: NamenodeState = {
+      id: 'nn',
+      addrs: () => [],
+      startedMs: now,
+      store,
+      registry: new DatanodeRegistry(clock, { staleAfterMs: 10_000, deadAfterMs: 30_000 }),
+      blocks: new BlockTable({ clock }),
+      dag: new DagIndex(),
+      pins: new Map(),
+      clock,
+      log: silentLogger,
+      nameRoots: () => [],
+      wantsStale: false
+    }
+    const datanodes = ['a', 'b', 'c', 'd'].map((id) => state.registry.register({
+      datanode: { id, addrs: [`/ip4/127.0.0.1/tcp/1/p2p/${id}`] },
+      version: 'bench',
+      capacityBytes: 1e15,
+      availableBytes: 1e15,
+      usedBytes: 0,
+      blocks: 0
+    }).record.index)
+    const beat = (alive: number[]): void => {
+      for (const i of alive) {
+        const r = state.registry.at(i)
+        if (r !== undefined) state.registry.heartbeat(r.id, r.usage, 0)
+      }
+    }
+    const digests = new Uint8Array(BLOCKS * 34)
+    randomFillSync(digests)
+    for (let i = 0; i < BLOCKS; i++) {
+      const mh = digests.subarray(i * 34, i * 34 + 34)
+      mh[0] = 0x12
+      mh[1] = 0x20
+      for (let r = 0; r < 3; r++) state.blocks.addReplica(mh, BLOCK_SIZE, datanodes[(i + r) % 4] as number)
+      state.blocks.setWant(mh, 3)
+    }
+    const monitor = new ReplicationMonitor(state)
+    const timed = (): number => {
+      const started = performance.now()
+      monitor.tick(true)
+      return performance.now() - started
+    }
+    // the first sweep, then the periodic one, timed
+    while (!monitor.settled) timed()
+    now += 61_000
+    beat(datanodes)
+    const sweep: number[] = [timed()]
+    while (monitor.sweeping) {
+      now += ROUND_GAP_MS
+      sweep.push(timed())
+    }
+
+    const alive = datanodes.slice(0, 3)
+    now += 31_000
+    beat(alive)
+    const repair: number[] = []
+    let copies = 0
+    for (let round = 0; round < REPAIR_ROUNDS; round++) {
+      repair.push(timed())
+      for (const source of alive) {
+        for (const order of monitor.takeCommands(source)) {
+          if (order.kind !== 'replicate') continue
+          for (const target of order.targets) {
+            const index = state.registry.get(target.id)?.index
+            if (index === undefined) continue
+            state.blocks.addReplica(order.cid.multihash.bytes, BLOCK_SIZE, index)
+            monitor.replicaAdded(order.cid.multihash.bytes, index)
+            copies++
+          }
+        }
+      }
+      now += ROUND_GAP_MS
+      beat(alive)
+    }
+    return {
+      sweepMaxMs: Math.max(...sweep),
+      sweepTotalMs: sweep.reduce((a, b) => a + b, 0),
+      sweepRounds: sweep.length,
+      repairMaxMs: Math.max(...repair),
+      repairMedianMs: spread(repair).median,
+      repairTotalMs: repair.reduce((a, b) => a + b, 0),
+      copies
+    }
+  } finally {
+    store.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+}

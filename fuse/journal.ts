@@ -4,6 +4,7 @@ import type { FileHandle } from 'node:fs/promises'
 import { randomUUID } from 'node:crypto'
 import { CID } from 'multiformats/cid'
 import type { NameTree, TreeEdit } from '../core/index.ts'
+import { describe, isPermanent } from './publisher.ts'
 
 /**
  * A write-back close: the file's `size` bytes are in `spool`, or (a file
@@ -128,6 +129,10 @@ export interface ReplayResult {
   replayed: number
   /** Write-back closes whose spool was gone or not the size closed (nothing trustworthy to store). */
   lost: string[]
+  /** Changes another writer's tree no longer allows (a file where a directory was), each described with how to recover it. */
+  dropped: string[]
+  /** Lines that were not whole JSON (a crash's torn tail, or a damaged disk): skipped, the lines after them kept. */
+  unreadable: number
 }
 
 /**
@@ -136,25 +141,30 @@ export interface ReplayResult {
  * applies every change in order (NameTree.apply: on top of whatever the
  * name points to now, so other writers' changes since are kept). A journal
  * cut short by the crash mid-line loses only that line, which no close
- * had been told was durable.
+ * had been told was durable; a damaged line elsewhere costs only itself.
+ * A change the tree no longer allows is dropped, as the mount's publisher
+ * drops it, rather than holding back every other change at every mount.
  */
 export async function replayJournal (file: string, tree: NameTree): Promise<ReplayResult> {
   const text = await readFile(file, 'utf8')
   let through = 0
+  let unreadable = 0
   const changes = new Map<number, { edit?: TreeEdit, put?: PendingPut, cid?: CID }>()
   for (const raw of text.split('\n')) {
     if (raw.trim() === '') continue
     let line: Line
+    let change: { edit?: TreeEdit, put?: PendingPut, cid?: CID }
     try {
       line = JSON.parse(raw) as Line
+      if ('through' in line) { through = Math.max(through, line.through); continue }
+      change = changes.get(line.t) ?? {}
+      if ('edit' in line) change.edit = fromJson(line.edit)
+      else if ('put' in line) change.put = line.put
+      else change.cid = CID.parse(line.cid)
     } catch {
-      break // the torn tail of a crash
+      unreadable++
+      continue
     }
-    if ('through' in line) { through = Math.max(through, line.through); continue }
-    const change = changes.get(line.t) ?? {}
-    if ('edit' in line) change.edit = fromJson(line.edit)
-    else if ('put' in line) change.put = line.put
-    else change.cid = CID.parse(line.cid)
     changes.set(line.t, change)
   }
   const edits: TreeEdit[] = []
@@ -178,7 +188,26 @@ export async function replayJournal (file: string, tree: NameTree): Promise<Repl
     }
     edits.push({ op: 'put', path: put.path, cid })
   }
-  if (edits.length > 0) await tree.apply(edits, randomUUID())
+  const dropped: string[] = []
+  let replayed = edits.length
+  if (edits.length > 0) {
+    try {
+      await tree.apply(edits, randomUUID())
+    } catch (err) {
+      if (!isPermanent(err)) throw err
+      // one at a time, to find the ones that cannot apply; the rest go out in order
+      replayed = 0
+      for (const edit of edits) {
+        try {
+          await tree.apply([edit], randomUUID())
+          replayed++
+        } catch (one) {
+          if (!isPermanent(one)) throw one
+          dropped.push(`${describe(edit)}: ${(one as Error).message}`)
+        }
+      }
+    }
+  }
   await rm(file, { force: true })
-  return { replayed: edits.length, lost }
+  return { replayed, lost, dropped, unreadable }
 }

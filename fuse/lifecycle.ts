@@ -126,6 +126,8 @@ async function recoverSpools (spoolRoot: string, keys: PrivateKey[], treeOf: (ke
         const result = await replayJournal(path.join(dir, fileName), treeOf(key))
         if (result.replayed > 0) log(`published ${result.replayed} change(s) to /ipns/${name} that the mount in process ${pid} had acknowledged (write-back) before it stopped`)
         if (result.lost.length > 0) log(`could not recover ${result.lost.join(', ')} in /ipns/${name}: their spool files are gone`)
+        for (const line of result.dropped) log(`could not publish ${line}; another writer changed /ipns/${name} in a way this change cannot follow, so it is dropped`)
+        if (result.unreadable > 0) log(`${result.unreadable} line(s) of the write-back journal of /ipns/${name} were damaged and skipped (a crash mid-write leaves one); the changes on the other lines were published`)
       } catch (err) {
         log(`could not yet publish the write-back changes to /ipns/${name} left by the mount in process ${pid} (${(err as Error).message}); the next mount tries again`)
         kept++

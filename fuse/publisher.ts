@@ -24,12 +24,12 @@ export interface PublisherInit {
  * Errors no retry can cure: the edit contradicts the tree another writer
  * published (a directory where a file was, a file where a directory was).
  */
-function isPermanent (err: unknown): boolean {
+export function isPermanent (err: unknown): boolean {
   return err instanceof NotADirectoryError || err instanceof NotAFileError || err instanceof InvalidPathError ||
     err instanceof AlreadyExistsError || err instanceof DirectoryNotEmptyError
 }
 
-function describe (edit: TreeEdit): string {
+export function describe (edit: TreeEdit): string {
   switch (edit.op) {
     case 'put': return edit.blocks === undefined
       ? `the new content of ${edit.path} (stored as ${edit.cid.toString()}; cairn get ${edit.cid.toString()} recovers it)`

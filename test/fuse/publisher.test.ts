@@ -83,11 +83,42 @@ describe('the mount\'s publisher', () => {
         ''
       ].join('\n'))
       const result = await replayJournal(file, tree)
-      expect(result).toEqual({ replayed: 2, lost: ['/dir/short.txt'] })
+      expect(result).toEqual({ replayed: 2, lost: ['/dir/short.txt'], dropped: [], unreadable: 0 })
       const got = await cluster.cairn(['cat', `/ipns/${tree.name.text}/kept.txt`])
       expect(got.stdout.toString()).toBe('from the journal')
       expect((await tree.ls('/')).map((e) => e.name).sort()).toEqual(['dir', 'kept.txt'])
       expect(await tree.ls('/dir')).toEqual([])
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  // Before, a damaged line ended the replay (every change after it was lost),
+  // and a change the tree no longer allowed failed the whole replay at every
+  // mount, so none of the journal's changes were ever published.
+  it('a journal replay skips a damaged line and drops a change the tree no longer allows, publishing the rest', async () => {
+    const tree = new NameTree(client.context, { key: await generateKeyPair('Ed25519'), replication: 1 })
+    // another writer made /f a file after the mount journaled a write under /f
+    await tree.write('/f', [{ content: new TextEncoder().encode('a file') }])
+    const f = (await tree.ls('/')).find((e) => e.name === 'f')
+    if (f === undefined) throw new Error('no /f')
+    const dir = await mkdtemp(path.join(tmpdir(), 'cairn-journal-'))
+    try {
+      const file = journalFile(dir, tree.name.text)
+      await writeFile(file, [
+        JSON.stringify({ t: 1, put: { path: '/a.txt', spool: '', data: Buffer.from('alpha').toString('base64'), size: 5, mode: 0o644, mtimeMs: 1_700_000_000_000 } }),
+        '{"t":2,"edit":{"op":"mkdir","pa',
+        JSON.stringify({ t: 3, edit: { op: 'mkdir', path: '/b' } }),
+        JSON.stringify({ t: 4, edit: { op: 'put', path: '/f/inside', cid: f.cid.toString() } }),
+        JSON.stringify({ t: 5, edit: { op: 'mkdir', path: '/c' } }),
+        ''
+      ].join('\n'))
+      const result = await replayJournal(file, tree)
+      expect(result).toMatchObject({ replayed: 3, lost: [], unreadable: 1 })
+      expect(result.dropped).toHaveLength(1)
+      expect(result.dropped[0]).toContain('/f/inside')
+      expect((await tree.ls('/')).map((e) => e.name).sort()).toEqual(['a.txt', 'b', 'c', 'f'])
+      expect((await cluster.cairn(['cat', `/ipns/${tree.name.text}/a.txt`])).stdout.toString()).toBe('alpha')
     } finally {
       await rm(dir, { recursive: true, force: true })
     }

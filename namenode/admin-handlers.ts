@@ -27,6 +27,8 @@ export function adminHandlers (deps: AdminDeps): Handlers {
     'nn.fsck': (raw: unknown): FsckResult => {
       const p = asObject(raw)
       const params: FsckParams = { maxProblems: asInteger(p.maxProblems ?? 100, 'maxProblems', 0, 100_000) }
+      if (p.maxBlocks !== undefined && p.maxBlocks !== null) params.maxBlocks = asInteger(p.maxBlocks, 'maxBlocks', 0, Number.MAX_SAFE_INTEGER)
+      if (p.maxPins !== undefined && p.maxPins !== null) params.maxPins = asInteger(p.maxPins, 'maxPins', 0, Number.MAX_SAFE_INTEGER)
       if (p.root !== undefined && p.root !== null) params.root = asCid(p.root, 'root')
       const label = asOptionalString(p.label, 'label')
       if (label !== undefined) params.label = label

@@ -16,7 +16,10 @@ import type { NamenodeState } from './state.ts'
 export function fsck (state: NamenodeState, params: FsckParams, safeMode: boolean): FsckResult {
   const maxProblems = params.maxProblems ?? 100
   const racks = new Set(state.registry.writable().map((r) => r.rack).filter((r) => r !== undefined)).size
-  const pins = choosePins(state, params)
+  const chosen = choosePins(state, params)
+  const pins = params.maxPins === undefined ? chosen : chosen.slice(0, params.maxPins)
+  let partial = pins.length < chosen.length
+  let budget = params.maxBlocks ?? Number.POSITIVE_INFINITY
   const total = emptyCounts()
   const seen = new Set<string>()
   const problems: FsckProblem[] = []
@@ -24,7 +27,17 @@ export function fsck (state: NamenodeState, params: FsckParams, safeMode: boolea
 
   for (const pin of pins) {
     const counts = emptyCounts()
-    for (const [key, cid] of state.dag.reach(pin.root).blocks) {
+    // a walk cut short by the budget still cost what it walked
+    const reach = budget > 0 ? state.dag.reach(pin.root, budget + 1) : undefined
+    budget -= reach?.blocks.size ?? 0
+    if (reach === undefined || budget < 0) {
+      partial = true
+      const entry: FsckPin = { root: pin.root, replication: pin.replication, ...counts, status: 'HEALTHY', unchecked: true }
+      if (pin.label !== undefined) entry.label = pin.label
+      results.push(entry)
+      continue
+    }
+    for (const [key, cid] of reach.blocks) {
       const info = infoOf(state, cid)
       const copies = copiesOf(state, info)
       const health = classify({
@@ -60,7 +73,9 @@ export function fsck (state: NamenodeState, params: FsckParams, safeMode: boolea
     datanodes[state.registry.stateOf(r)]++
     if (r.admin === 'decommissioning') datanodes.decommissioning++
   }
-  return { status: statusOf(total), total, pins: results, problems, datanodes, safeMode }
+  const result: FsckResult = { status: statusOf(total), total, pins: results, problems, datanodes, safeMode }
+  if (partial) result.partial = true
+  return result
 }
 
 function choosePins (state: NamenodeState, params: FsckParams): PinInfo[] {

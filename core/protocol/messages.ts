@@ -249,6 +249,14 @@ export interface FsckParams {
   label?: string
   /** Problem blocks listed at most. Default 100. */
   maxProblems?: number
+  /**
+   * Blocks looked at, at most, over every pin (default: no limit). A pin
+   * that does not fit in what is left is listed unchecked, so a page that
+   * shows a few pins does not walk the whole cluster on every view.
+   */
+  maxBlocks?: number
+  /** Pins listed at most (default: every one). */
+  maxPins?: number
 }
 
 /** Counters per replication health state, as fsck and the namenode's monitor keep them. */
@@ -271,6 +279,8 @@ export interface FsckPin extends FsckCounts {
   label?: string
   replication: number
   status: 'HEALTHY' | 'CORRUPT'
+  /** Not looked at: maxBlocks ran out first (its counts are zero). */
+  unchecked?: boolean
 }
 
 export interface FsckProblem {
@@ -290,6 +300,8 @@ export interface FsckResult {
   problems: FsckProblem[]
   datanodes: { live: number, stale: number, dead: number, decommissioning: number }
   safeMode: boolean
+  /** Some pins were left unchecked or unlisted (maxBlocks, maxPins): the totals cover the checked ones only. */
+  partial?: boolean
 }
 
 export interface GcParams {

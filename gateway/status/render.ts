@@ -54,6 +54,7 @@ function datanodeRow (d: DatanodeReport): string {
 }
 
 function healthPill (health: string, counts: { underReplicated: number, missing: number, corrupt: number }): string {
+  if (health === 'unchecked') return '<span class="pill" title="too many blocks to check on every view: cairn fsck &lt;root&gt; checks it">not checked</span>'
   const cls = health === 'healthy' ? 'ok' : health === 'under-replicated' ? 'warn' : 'bad'
   const detail = health === 'healthy' ? '' : ` (${counts.missing + counts.corrupt + counts.underReplicated} blocks)`
   return `<span class="pill ${cls}">${health}</span><span class="muted">${detail}</span>`

@@ -8,7 +8,7 @@ import type {
 import type { CID } from 'multiformats/cid'
 import type { Leases } from './leases.ts'
 import { chooseTargets } from './placement.ts'
-import { addPin, removePin, statDag } from './pins.ts'
+import { addPin, pinKey, removePin, statDag } from './pins.ts'
 import type { ReplicationMonitor } from './replication.ts'
 import type { SafeMode } from './safe-mode.ts'
 import { infoOf, liveCopies } from './state.ts'
@@ -154,7 +154,13 @@ export function clientHandlers (state: NamenodeState, deps: ClientHandlerDeps): 
       return result
     },
 
-    'nn.pins': (): PinsResult => ({ pins: [...state.pins.values()] }),
+    // `root`: just that pin (or none), so asking after one pin is not O(pins)
+    'nn.pins': (raw: unknown): PinsResult => {
+      const root = asObject(raw ?? {}).root
+      if (root === undefined || root === null) return { pins: [...state.pins.values()] }
+      const pin = state.pins.get(pinKey(asCid(root, 'root')))
+      return { pins: pin === undefined ? [] : [pin] }
+    },
 
     'nn.unpin': (raw: unknown): null => {
       const pin = removePin(state, asCid(asObject(raw).root, 'root'))

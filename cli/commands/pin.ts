@@ -23,7 +23,7 @@ Examples:
       precheckPath(target)
       await withClient(command.optsWithGlobals(), async ({ client, settings, signal }) => {
         const root = await client.cidOf(await client.resolve(await expandKeyNames(target, keystoreOf(settings)), signal), signal)
-        const existing = (await client.pins(signal)).find((p) => p.root.toV1().equals(root.toV1()))
+        const existing = await client.pinOf(root, signal)
         const replication = flags.replication ?? existing?.replication ?? settings.replication
         const result = await client.pin(root, { replication, signal, ...(flags.label === undefined ? {} : { label: flags.label }) })
         if (flags.json === true) { printJson(result); return }

@@ -120,6 +120,11 @@ export class CairnClient {
     return (await this.ctx.namenode.pins(signal)).pins
   }
 
+  /** The pin whose root is `root` (either CID version), if any: one lookup, however many pins there are. */
+  async pinOf (root: CID, signal?: AbortSignal): Promise<PinInfo | undefined> {
+    return (await this.ctx.namenode.pins(signal, root)).pins[0]
+  }
+
   /**
    * Pins what a path names, which the cluster must already hold whole (a
    * put, an import, a name's tree), at `replication` copies. Pinning a

@@ -94,8 +94,9 @@ export class NamenodeClient {
     return await this.request('nn.pin', params, signal)
   }
 
-  async pins (signal?: AbortSignal): Promise<PinsResult> {
-    return await this.request('nn.pins', {}, signal)
+  /** Every pin, or (`root`) just that one, if pinned. */
+  async pins (signal?: AbortSignal, root?: CID): Promise<PinsResult> {
+    return await this.request('nn.pins', root === undefined ? {} : { root }, signal)
   }
 
   async unpin (root: CID, signal?: AbortSignal): Promise<void> {

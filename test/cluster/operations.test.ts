@@ -208,6 +208,10 @@ describe('operations', () => {
     await until('every block of the file is down to 2 copies', async () => await everyBlockHas(2))
     const got = await c.cairn(['cat', `${root}/sub/f.bin`])
     expect(sha256(got.stdout)).toBe(sha256(bytes))
+    // pinned again without -r: it keeps its own replication, not the cluster's default of 3
+    const again = await c.cairn(['pin', 'add', '--json', file.toString()])
+    expect(again.code, again.stderr).toBe(0)
+    expect((JSON.parse(again.stdout.toString()) as { replication: number }).replication).toBe(2)
 
     // content the cluster never received is refused, with what to do
     const missing = await c.cairn(['pin', 'add', 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy'])

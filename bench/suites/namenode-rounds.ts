@@ -12,13 +12,8 @@
 import { randomFillSync } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import path from 'node:path'
-import { silentLogger } from '../../core/index.ts'
-import { BlockTable } from '../../namenode/block-table.ts'
-import { DagIndex } from '../../namenode/dag-index.ts'
-import { DatanodeRegistry } from '../../namenode/registry.ts'
 import { ReplicationMonitor } from '../../namenode/replication.ts'
-import type { NamenodeState } from '../../namenode/state.ts'
-import { MetadataStore } from '../../namenode/store.ts'
+import { offlineState } from '../../test/helpers/namenode-state.ts'
 import { formatSpread, spread } from '../lib/stats.ts'
 import type { Spread } from '../lib/stats.ts'
 import type { Suite, SuiteContext } from '../lib/suite.ts'
@@ -74,22 +69,8 @@ async function scene (parent: string): Promise<Sample> {
   const dir = await mkdtemp(path.join(parent, 'nn-'))
   let now = 1_000_000
   const clock = (): number => now
-  const store = new MetadataStore(dir)
+  const state = offlineState(dir, clock)
   try {
-    const state: NamenodeState = {
-      id: 'nn',
-      addrs: () => [],
-      startedMs: now,
-      store,
-      registry: new DatanodeRegistry(clock, { staleAfterMs: 10_000, deadAfterMs: 30_000 }),
-      blocks: new BlockTable({ clock }),
-      dag: new DagIndex(),
-      pins: new Map(),
-      clock,
-      log: silentLogger,
-      nameRoots: () => [],
-      wantsStale: false
-    }
     const datanodes = ['a', 'b', 'c', 'd'].map((id) => state.registry.register({
       datanode: { id, addrs: [`/ip4/127.0.0.1/tcp/1/p2p/${id}`] },
       version: 'bench',
@@ -161,7 +142,7 @@ async function scene (parent: string): Promise<Sample> {
       copies
     }
   } finally {
-    store.close()
+    state.store.close()
     await rm(dir, { recursive: true, force: true })
   }
 }

@@ -5,14 +5,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { blockKey, silentLogger } from '../../core/index.ts'
-import { BlockTable } from '../../namenode/block-table.ts'
-import { DagIndex } from '../../namenode/dag-index.ts'
+import { blockKey } from '../../core/index.ts'
 import { fsck } from '../../namenode/fsck.ts'
 import { pinKey } from '../../namenode/pins.ts'
-import { DatanodeRegistry } from '../../namenode/registry.ts'
 import type { NamenodeState } from '../../namenode/state.ts'
-import { MetadataStore } from '../../namenode/store.ts'
+import { offlineState } from '../helpers/namenode-state.ts'
 
 /** fsck over real namenode state: a block table, a DAG index and pins, no network. */
 let dir: string
@@ -21,20 +18,7 @@ let state: NamenodeState
 beforeEach(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'cairn-fsck-'))
   const clock = (): number => 1_000_000
-  state = {
-    id: 'nn',
-    addrs: () => [],
-    startedMs: 0,
-    store: new MetadataStore(dir),
-    registry: new DatanodeRegistry(clock, { staleAfterMs: 10_000, deadAfterMs: 30_000 }),
-    blocks: new BlockTable({ clock }),
-    dag: new DagIndex(),
-    pins: new Map(),
-    clock,
-    log: silentLogger,
-    nameRoots: () => [],
-    wantsStale: false
-  }
+  state = offlineState(dir, clock)
 })
 afterEach(async () => {
   state.store.close()

@@ -5,18 +5,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { silentLogger } from '../../core/index.ts'
 import type { DatanodeCommand } from '../../core/index.ts'
-import { BlockTable } from '../../namenode/block-table.ts'
-import { DagIndex } from '../../namenode/dag-index.ts'
-import { DatanodeRegistry } from '../../namenode/registry.ts'
 import { classify } from '../../namenode/health.ts'
 import type { HealthCounts } from '../../namenode/replication.ts'
 import { ReplicationMonitor } from '../../namenode/replication.ts'
 import { FLAG_CORRUPT_SEEN, copiesOf } from '../../namenode/state.ts'
 import type { NamenodeState } from '../../namenode/state.ts'
 import { prng } from '../helpers/data.ts'
-import { MetadataStore } from '../../namenode/store.ts'
+import { offlineState } from '../helpers/namenode-state.ts'
 
 /**
  * The replication monitor driven by hand: real state, a fake clock, no
@@ -32,20 +28,7 @@ beforeEach(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'cairn-mon-'))
   now = 1_000_000
   const clock = (): number => now
-  state = {
-    id: 'nn',
-    addrs: () => [],
-    startedMs: now,
-    store: new MetadataStore(dir),
-    registry: new DatanodeRegistry(clock, { staleAfterMs: 10_000, deadAfterMs: 30_000 }),
-    blocks: new BlockTable({ clock, hashSeed: 1 }),
-    dag: new DagIndex(),
-    pins: new Map(),
-    clock,
-    log: silentLogger,
-    nameRoots: () => [],
-    wantsStale: false
-  }
+  state = offlineState(dir, clock, { hashSeed: 1 })
   monitor = new ReplicationMonitor(state, { maxTransfersPerDatanode: 2, pendingTimeoutMs: 60_000 })
 })
 afterEach(async () => {

@@ -53,7 +53,7 @@ export class BlockReader implements BlockGetter {
   hint (cids: CID[]): void {
     for (const cid of cids) {
       const key = blockKey(cid)
-      if (!isIdentity(cid) && !this.locations.has(key)) this.queued.set(key, cid)
+      if (!isIdentity(cid) && !this.locations.has(key) && !this.waiting.has(key)) this.queued.set(key, cid)
     }
     this.scheduleFlush()
   }
@@ -179,7 +179,11 @@ export class BlockReader implements BlockGetter {
 
   private async flush (): Promise<void> {
     const batch = [...this.queued.entries()].slice(0, MAX_CIDS_PER_MESSAGE)
-    for (const [key] of batch) this.queued.delete(key)
+    for (const [key] of batch) {
+      this.queued.delete(key)
+      // a read of a hinted block while its locate is on the wire waits for it instead of asking again
+      if (!this.waiting.has(key)) this.waiting.set(key, [])
+    }
     if (this.queued.size > 0) this.scheduleFlush()
     if (batch.length === 0) return
     try {

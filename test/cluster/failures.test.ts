@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { CID } from 'multiformats/cid'
@@ -8,6 +8,7 @@ import type { ClusterReport } from '../../core/index.ts'
 import { BlockStore } from '../../datanode/index.ts'
 import { TestCluster } from '../helpers/cluster.ts'
 import { pseudoRandomBuffer, sha256 } from '../helpers/data.ts'
+import { snapshot } from '../helpers/tree.ts'
 
 let cluster: TestCluster | undefined
 afterEach(async () => {
@@ -87,6 +88,41 @@ describe('failures', () => {
     const fsck = await c.cairn(['fsck'])
     expect(fsck.code).toBe(5)
     expect(fsck.stdout.toString()).toMatch(/corrupt/)
+  })
+
+  it('a get of a tree that fails midway stops, leaves no temp file, and every file it leaves is whole', async () => {
+    cluster = await TestCluster.start({ datanodes: 2, datanodeArgs: () => ['--scan-rate', '0'] })
+    const c = cluster
+    const tree = path.join(c.dir, 'tree')
+    await mkdir(path.join(tree, 'sub'), { recursive: true })
+    const bigs: Buffer[] = []
+    for (let i = 0; i < 6; i++) {
+      bigs.push(await pseudoRandomBuffer(3 * 1024 * 1024 + i, `midway-${i}`))
+      await writeFile(path.join(tree, i % 2 === 0 ? 'sub' : '', `big-${i}.bin`), bigs[i] as Buffer)
+    }
+    for (let i = 0; i < 200; i++) await writeFile(path.join(tree, i % 2 === 0 ? 'sub' : '', `small-${i}.txt`), `${i}\n`)
+    const put = await c.cairn(['put', '-r', '2', tree])
+    expect(put.code, put.stderr).toBe(0)
+    const root = put.stdout.toString().trim()
+
+    // a block in the middle of one file rotten on both datanodes: that file fails after part of it is written
+    const victim = (await leaves(bigs[3] as Buffer))[2] as CID
+    for (const i of [0, 1]) {
+      const file = new BlockStore({ path: path.join(c.datanodeDir(i), 'blocks'), reservedBytes: 0 }).fileOf(victim)
+      const data = await readFile(file)
+      data[100] = (data[100] as number) ^ 0xff
+      await writeFile(file, data)
+    }
+    const out = path.join(c.dir, 'out')
+    const failed = await c.cairn(['get', root, '-o', out])
+    expect(failed.code).not.toBe(0)
+    expect(failed.stderr).toMatch(/cairn: error: .*block/)
+    expect(failed.stderr).not.toContain('    at ')
+    const left = await snapshot(out)
+    const expected = await snapshot(tree)
+    expect(Object.keys(left).filter((name) => name.includes('.cairn-'))).toEqual([])
+    expect(left).not.toHaveProperty('big-3.bin')
+    for (const [name, hash] of Object.entries(left)) expect(hash, name).toBe(expected[name])
   })
 
   it('a namenode killed with -9 comes back with every acknowledged pin, and the data is gettable', async () => {

@@ -1,12 +1,17 @@
-import { mkdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises'
+import { chmod, chown, copyFile, lstat, mkdir, mkdtemp, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { CID } from 'multiformats/cid'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
+import * as dagPb from '@ipld/dag-pb'
+import { UnixFS } from 'ipfs-unixfs'
+import { CID } from 'multiformats/cid'
+import * as rawCodec from 'multiformats/codecs/raw'
+import { sha256 as sha256Hasher } from 'multiformats/hashes/sha2'
 import { BlockStore } from '../../datanode/index.ts'
-import { CairnClient, importDag, readClusterKey } from '../../core/index.ts'
+import { CairnClient, carBlockPrefix, carHeader, importDag, readClusterKey } from '../../core/index.ts'
 import type { ProfileName } from '../../core/index.ts'
-import { TestCluster } from '../helpers/cluster.ts'
+import { TestCluster, runCairn } from '../helpers/cluster.ts'
 import { pseudoRandomBuffer, sha256 } from '../helpers/data.ts'
 import { snapshot } from '../helpers/tree.ts'
 
@@ -16,6 +21,37 @@ afterAll(async () => { await cluster?.stop() })
 
 async function expectedRoot (bytes: Uint8Array, profile: ProfileName): Promise<string> {
   return (await importDag([{ content: bytes }], { put: async () => {} }, { profile })).root.toString()
+}
+
+const NOBODY = 65534
+
+/**
+ * A place to run the CLI as a user without root's way past permissions:
+ * root writes into a read-only directory, which would hide a get that
+ * applies a directory's mode before it has written the directory's children.
+ * Tests run by root switch to nobody, unless nobody cannot run the CLI (a
+ * checkout under a private home); then that check is lost, not failed.
+ */
+async function unprivileged (): Promise<{ dir: string, cairn: (args: string[]) => ReturnType<typeof runCairn> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'cairn-user-'))
+  const config = path.join(dir, 'config.json')
+  await copyFile(cluster.configFile, config)
+  await copyFile(cluster.keyFile, path.join(dir, 'cluster.key'))
+  let as = {}
+  if (process.getuid?.() === 0) {
+    await chmod(dir, 0o755)
+    for (const file of [dir, config, path.join(dir, 'cluster.key')]) await chown(file, NOBODY, NOBODY)
+    const nobody = { uid: NOBODY, gid: NOBODY }
+    if ((await runCairn(['--version'], { cwd: dir, ...nobody })).code === 0) as = nobody
+  }
+  return {
+    dir,
+    cairn: async (args) => await runCairn(['--config', config, ...args], { cwd: dir, ...as })
+  }
+}
+
+async function modeOf (file: string): Promise<string> {
+  return ((await lstat(file)).mode & 0o7777).toString(8)
 }
 
 async function allBlocks (bytes: Uint8Array, profile: ProfileName): Promise<CID[]> {
@@ -102,6 +138,80 @@ describe('put and get through a real cluster', () => {
     expect(json.path).toBe(path.join(into, bare))
     expect((await cluster.cairn(['get', `${root}/sub`, '-o', into])).code).toBe(0)
     expect(existsSync(path.join(into, 'empty'))).toBe(true)
+  })
+
+  it('modes come back, read-only directories included, on a first get and on a get over the first', async () => {
+    const big = await pseudoRandomBuffer(3 * 1024 * 1024 + 1, 'modes-big')
+    const client = await cluster.client()
+    let root: string
+    try {
+      root = (await client.put([
+        { path: 't', mode: 0o755 },
+        { path: 't/ro', mode: 0o555 },
+        { path: 't/ro/a.txt', content: new TextEncoder().encode('in a read-only directory\n'), mode: 0o444 },
+        { path: 't/ro/deeper', mode: 0o555 },
+        { path: 't/ro/deeper/big.bin', content: big, mode: 0o640 },
+        { path: 't/empty.txt', content: new Uint8Array(0), mode: 0o600 },
+        { path: 't/empty-dir', mode: 0o700 },
+        { path: 't/nested/x/y/z.txt', content: new TextEncoder().encode('deep\n') },
+        { path: 't/link', link: 'ro/a.txt' }
+      ], { replication: 2 })).root.toString()
+    } finally {
+      await client.close()
+    }
+
+    const user = await unprivileged()
+    const out = path.join(user.dir, 'out')
+    onTestFinished(async () => {
+      // a user other than root cannot remove what is inside a read-only directory
+      for (const dir of ['ro/deeper', 'ro']) await chmod(path.join(out, dir), 0o755).catch(() => {})
+      await rm(user.dir, { recursive: true, force: true })
+    })
+    for (const round of ['first', 'over the first']) {
+      const got = await user.cairn(['get', root, '-o', out, '--json'])
+      expect(got.code, `${round}: ${got.stderr}`).toBe(0)
+      expect(JSON.parse(got.stdout.toString()), round).toMatchObject({ files: 5, directories: 7, bytes: big.byteLength + 30 })
+      expect(await snapshot(out), round).toEqual({
+        'empty-dir': 'dir',
+        'empty.txt': sha256(new Uint8Array(0)),
+        link: '-> ro/a.txt',
+        nested: 'dir',
+        'nested/x': 'dir',
+        'nested/x/y': 'dir',
+        'nested/x/y/z.txt': sha256(Buffer.from('deep\n')),
+        ro: 'dir',
+        'ro/a.txt': sha256(Buffer.from('in a read-only directory\n')),
+        'ro/deeper': 'dir',
+        'ro/deeper/big.bin': sha256(big)
+      })
+      const modes: Record<string, string> = {}
+      for (const name of ['', 'ro', 'ro/a.txt', 'ro/deeper', 'ro/deeper/big.bin', 'empty.txt', 'empty-dir']) modes[name] = await modeOf(path.join(out, name))
+      expect(modes, round).toEqual({ '': '755', ro: '555', 'ro/a.txt': '444', 'ro/deeper': '555', 'ro/deeper/big.bin': '640', 'empty.txt': '600', 'empty-dir': '700' })
+    }
+  })
+
+  it('a DAG that names a symlink and a directory alike cannot have get write outside its output', async () => {
+    const outside = path.join(cluster.dir, 'outside')
+    await mkdir(outside)
+    const block = async (code: number, bytes: Uint8Array): Promise<{ cid: CID, bytes: Uint8Array }> => ({ cid: CID.createV1(code, await sha256Hasher.digest(bytes)), bytes })
+    const node = async (unixfs: UnixFS, links: dagPb.PBLink[] = []): Promise<{ cid: CID, bytes: Uint8Array }> =>
+      await block(dagPb.code, dagPb.encode({ Data: unixfs.marshal(), Links: links }))
+    const file = await block(rawCodec.code, new TextEncoder().encode('written outside\n'))
+    const link = await node(new UnixFS({ type: 'symlink', data: new TextEncoder().encode(outside) }))
+    const dir = await node(new UnixFS({ type: 'directory' }), [{ Name: 'escaped.txt', Hash: file.cid, Tsize: file.bytes.byteLength }])
+    const root = await node(new UnixFS({ type: 'directory' }), [
+      { Name: 'd', Hash: link.cid, Tsize: link.bytes.byteLength },
+      { Name: 'd', Hash: dir.cid, Tsize: dir.bytes.byteLength }
+    ])
+    const car = path.join(cluster.dir, 'escape.car')
+    await writeFile(car, Buffer.concat([carHeader([root.cid]), ...[root, link, dir, file].flatMap((b) => [carBlockPrefix(b.cid, b.bytes.byteLength), b.bytes])]))
+    const imported = await cluster.cairn(['import', '-r', '2', car])
+    expect(imported.code, imported.stderr).toBe(0)
+
+    const got = await cluster.cairn(['get', root.cid.toString(), '-o', path.join(cluster.dir, 'escape-out')])
+    expect(got.code).not.toBe(0)
+    expect(got.stderr).not.toContain('    at ')
+    expect(existsSync(path.join(outside, 'escaped.txt'))).toBe(false)
   })
 
   it('a directory big enough to shard round-trips', async () => {

@@ -21,6 +21,9 @@ export interface RunOptions {
   timeoutMs?: number
   env?: Record<string, string>
   cwd?: string
+  /** Run as this user and group (the tests must be root to ask). */
+  uid?: number
+  gid?: number
 }
 
 /** Runs the real CLI in its own process. Never hangs a test: killed after `timeoutMs`. */
@@ -28,7 +31,9 @@ export async function runCairn (args: string[], options: RunOptions = {}): Promi
   const child = spawn(process.execPath, [MAIN, ...args], {
     cwd: options.cwd ?? process.cwd(),
     env: { ...process.env, CAIRN_LOG: 'warn', ...options.env },
-    stdio: ['pipe', 'pipe', 'pipe']
+    stdio: ['pipe', 'pipe', 'pipe'],
+    ...(options.uid === undefined ? {} : { uid: options.uid }),
+    ...(options.gid === undefined ? {} : { gid: options.gid })
   })
   const out: Buffer[] = []
   let err = ''

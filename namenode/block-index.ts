@@ -21,6 +21,14 @@ export interface BlockIndex {
   dropDatanode (datanode: number): void
   setWant (mh: Uint8Array, want: number): void
   clearWants (): void
+  /** At least `want` (and, during a recount, the next want too). */
+  raiseWant (mh: Uint8Array, want: number): void
+  /** A recount: wants only rise while it gathers the next ones, which finishRecount puts in place. See BlockTable. */
+  beginRecount (): void
+  readonly recountInProgress: boolean
+  recountWant (mh: Uint8Array, want: number): void
+  finishRecount (): void
+  abortRecount (): void
   setFlags (mh: Uint8Array, flags: number): void
   /** Entries whose flags bits 1-3 hold this tag (1-7), kept as flags change and entries go. */
   tagged (tag: number): number

@@ -4,6 +4,8 @@ import type { BlockInfo } from './block-table.ts'
 
 interface Entry extends BlockInfo {
   mh: Uint8Array
+  /** What a recount in progress found the block wants (see BlockTable.beginRecount). */
+  next: number
 }
 
 /**
@@ -55,12 +57,37 @@ export class FallbackBlocks {
     for (const [key, e] of this.entries) this.remove(key, e, datanode)
   }
 
-  setWant (mh: Uint8Array, want: number): void {
+  setWant (mh: Uint8Array, want: number, recounting: boolean): void {
     const key = keyString(mh)
     const e = want > 0 ? this.ensure(mh) : this.entries.get(key)
     if (e === undefined) return
     e.want = want
+    if (recounting) e.next = Math.max(e.next, want)
     this.collect(key, e)
+  }
+
+  raiseWant (mh: Uint8Array, want: number, recounting: boolean): void {
+    const e = this.ensure(mh)
+    e.want = Math.max(e.want, want)
+    if (recounting) e.next = Math.max(e.next, want)
+  }
+
+  recountWant (mh: Uint8Array, want: number): void {
+    const e = this.ensure(mh)
+    e.next = Math.max(e.next, want)
+  }
+
+  finishRecount (): void {
+    for (const e of this.entries.values()) {
+      e.want = e.next
+      e.next = 0
+    }
+    for (const [key, e] of this.entries) this.collect(key, e)
+  }
+
+  abortRecount (): void {
+    for (const e of this.entries.values()) e.next = 0
+    for (const [key, e] of this.entries) this.collect(key, e)
   }
 
   clearWants (): void {
@@ -86,7 +113,7 @@ export class FallbackBlocks {
     const key = keyString(mh)
     let e = this.entries.get(key)
     if (e === undefined) {
-      e = { mh: mh.slice(), size: 0, replicas: [], want: 0, firstSeenSec: this.nowSec(), flags: 0 }
+      e = { mh: mh.slice(), size: 0, replicas: [], want: 0, firstSeenSec: this.nowSec(), flags: 0, next: 0 }
       this.entries.set(key, e)
     }
     return e
@@ -102,7 +129,7 @@ export class FallbackBlocks {
   }
 
   private collect (key: string, e: Entry): void {
-    if (e.replicas.length !== 0 || e.want !== 0) return
+    if (e.replicas.length !== 0 || e.want !== 0 || e.next !== 0) return
     this.counts.gone(e.flags)
     this.entries.delete(key)
   }

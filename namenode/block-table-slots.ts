@@ -1,7 +1,7 @@
 /**
  * BlockTable's storage: an open-addressing, linear-probing hash table of
  * sha2-256 digests and their fields, in one ArrayBuffer sliced into a typed
- * array per field (51 bytes a slot, no JS object per block). What the
+ * array per field (52 bytes a slot, no JS object per block). What the
  * fields mean is BlockTable's business; this file only finds, fills, moves
  * and empties slots.
  *
@@ -23,14 +23,14 @@ export const MIN_CAPACITY = 16
 const WORDS = 8
 /** Replicas stored in the slot itself. */
 export const INLINE = 4
-/** Digest 32 + size 4 + firstSeen 4 + replicas 2x4 + want, flags, meta 1 each. */
-const SLOT_BYTES = 51
+/** Digest 32 + size 4 + firstSeen 4 + replicas 2x4 + want, flags, meta, next want 1 each. */
+const SLOT_BYTES = 52
 /** meta: OCCUPIED | OVERFLOW (more replicas kept elsewhere) | inline replica count; 0 = empty. */
 export const OCCUPIED = 0x80
 export const OVERFLOW = 0x08
 export const COUNT = 0x07
 
-type Fields = Pick<Slots, 'digests' | 'sizes' | 'seen' | 'reps' | 'wants' | 'flags' | 'meta'>
+type Fields = Pick<Slots, 'digests' | 'sizes' | 'seen' | 'reps' | 'wants' | 'flags' | 'meta' | 'next'>
 
 export class Slots {
   capacity = 0
@@ -47,6 +47,8 @@ export class Slots {
   wants = new Uint8Array(0)
   flags = new Uint8Array(0)
   meta = new Uint8Array(0)
+  /** The want a recount in progress has found so far (BlockTable.beginRecount); 0 otherwise. */
+  next = new Uint8Array(0)
   /** The probed digest, copied out of the caller's bytes so it can be read as aligned words. */
   private readonly probeWords = new Uint32Array(WORDS)
   private readonly probeBytes = new Uint8Array(this.probeWords.buffer)
@@ -99,6 +101,7 @@ export class Slots {
     this.digests.set(this.probeWords, s * WORDS)
     this.wants[s] = 0
     this.flags[s] = 0
+    this.next[s] = 0
     this.meta[s] = OCCUPIED
     this.used++
     return s
@@ -144,7 +147,7 @@ export class Slots {
 
   /** Replaces the arrays with `capacity` slots (a power of two) and reinserts every entry. */
   private allocate (capacity: number): void {
-    const old: Fields & { capacity: number } = { capacity: this.capacity, digests: this.digests, sizes: this.sizes, seen: this.seen, reps: this.reps, wants: this.wants, flags: this.flags, meta: this.meta }
+    const old: Fields & { capacity: number } = { capacity: this.capacity, digests: this.digests, sizes: this.sizes, seen: this.seen, reps: this.reps, wants: this.wants, flags: this.flags, meta: this.meta, next: this.next }
     const buffer = new ArrayBuffer(capacity * SLOT_BYTES)
     // Widest fields first, so every view starts aligned.
     this.digests = new Uint32Array(buffer, 0, capacity * WORDS)
@@ -154,6 +157,7 @@ export class Slots {
     this.wants = new Uint8Array(buffer, capacity * 48, capacity)
     this.flags = new Uint8Array(buffer, capacity * 49, capacity)
     this.meta = new Uint8Array(buffer, capacity * 50, capacity)
+    this.next = new Uint8Array(buffer, capacity * 51, capacity)
     this.buffer = buffer
     this.capacity = capacity
     this.mask = capacity - 1
@@ -171,5 +175,6 @@ export class Slots {
     this.wants[to] = src.wants[from]!
     this.flags[to] = src.flags[from]!
     this.meta[to] = src.meta[from]!
+    this.next[to] = src.next[from]!
   }
 }

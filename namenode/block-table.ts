@@ -2,7 +2,7 @@
  * Where every block lives, for the namenode: size, the datanodes holding a
  * copy, the copies pins want, when it was first seen, and spare flags. One
  * entry per block of the cluster (4 million for 1 TiB of 256 KiB blocks),
- * so no JS object per block: sha2-256 blocks live in 51-byte slots of typed
+ * so no JS object per block: sha2-256 blocks live in 52-byte slots of typed
  * arrays (block-table-slots.ts), about 110 bytes a block at a million
  * blocks counting the free slots, against ~250 for a Map of objects.
  *
@@ -79,6 +79,8 @@ export class BlockTable {
   private version = 0
   /** Of the slots; the fallback keeps its own. */
   private readonly counts = new CopyCounts()
+  /** A recount of wants is under way (beginRecount): raises go to the next wants too. */
+  private recounting = false
   /** Sweeps in progress, told of entries moved behind their cursor. */
   private readonly sweeps = new Set<{ cursor: number, missed: Uint8Array[] }>()
 
@@ -202,7 +204,7 @@ export class BlockTable {
     checkByte('want', want)
     this.version++
     if (!isSha256(mh)) {
-      this.fallback.setWant(mh, want)
+      this.fallback.setWant(mh, want, this.recounting)
       return
     }
     const { slots } = this
@@ -214,7 +216,82 @@ export class BlockTable {
       slots.sizes[s] = 0
     }
     slots.wants[s] = want
+    // a raise made while a recount walks must outlive its end
+    if (this.recounting && slots.next[s]! < want) slots.next[s] = want
     this.collect(s)
+  }
+
+  /**
+   * Raises a block's want to at least `want`, creating an entry without
+   * copies for an unknown block. During a recount the next want rises
+   * too, so a pin made while the recount walks is not lost when it ends.
+   */
+  raiseWant (mh: Uint8Array, want: number): void {
+    checkByte('want', want)
+    if (want === 0) return
+    this.version++
+    if (!isSha256(mh)) {
+      this.fallback.raiseWant(mh, want, this.recounting)
+      return
+    }
+    const s = this.ensure(mh)
+    const { slots } = this
+    if (slots.wants[s]! < want) slots.wants[s] = want
+    if (this.recounting && slots.next[s]! < want) slots.next[s] = want
+  }
+
+  /**
+   * Starts a recount of every want: wants stay as they are (they only rise)
+   * while recountWant gathers the new ones, which finishRecount puts in
+   * place all at once. So the recount can walk the pins a slice at a time
+   * and no block ever wants less than it should meanwhile.
+   */
+  beginRecount (): void {
+    if (this.recounting) this.abortRecount()
+    this.recounting = true
+  }
+
+  get recountInProgress (): boolean {
+    return this.recounting
+  }
+
+  /** A recount found that a block wants at least `want` copies. */
+  recountWant (mh: Uint8Array, want: number): void {
+    checkByte('want', want)
+    if (!this.recounting) throw new Error('recountWant without beginRecount')
+    if (want === 0) return
+    this.version++
+    if (!isSha256(mh)) {
+      this.fallback.recountWant(mh, want)
+      return
+    }
+    const s = this.ensure(mh)
+    if (this.slots.next[s]! < want) this.slots.next[s] = want
+  }
+
+  /** Every want becomes what the recount found (or was raised to meanwhile); entries left with no want and no copies go. */
+  finishRecount (): void {
+    if (!this.recounting) throw new Error('finishRecount without beginRecount')
+    this.version++
+    const { slots } = this
+    // two passes: a deletion moves entries, and one moved back past the cursor must not be set twice
+    for (let s = 0; s < slots.capacity; s++) {
+      if (slots.meta[s] === 0) continue
+      slots.wants[s] = slots.next[s]!
+      slots.next[s] = 0
+    }
+    this.collectAll()
+    this.fallback.finishRecount()
+    this.recounting = false
+  }
+
+  /** Drops a recount: wants stay as they are; entries only it had kept go. */
+  abortRecount (): void {
+    this.version++
+    this.slots.next.fill(0)
+    this.collectAll()
+    this.fallback.abortRecount()
+    this.recounting = false
   }
 
   clearWants (): void {
@@ -335,6 +412,26 @@ export class BlockTable {
         }
   }
 
+  /** The slot of mh (sha2-256), inserting an entry (first seen now, size 0) if there is none. */
+  private ensure (mh: Uint8Array): number {
+    const { slots } = this
+    let s = slots.find(mh)
+    if (s < 0) {
+      s = slots.insert(s)
+      slots.seen[s] = this.nowSec()
+      slots.sizes[s] = 0
+    }
+    return s
+  }
+
+  /** Deletes every entry with no want and no copies. */
+  private collectAll (): void {
+    for (let s = 0; s < this.slots.capacity;) {
+      if (this.slots.meta[s] !== 0 && this.collect(s)) continue
+      s++
+    }
+  }
+
   /**
    * Removes a datanode from slot s's replicas, keeping the others in order
    * (the first overflow one moves inline). True if that left the entry
@@ -372,9 +469,10 @@ export class BlockTable {
     return false
   }
 
-  /** Deletes slot s if it has no replicas and no want; true if it did. */
+  /** Deletes slot s if it has no replicas, no want and no next want; true if it did. */
   private collect (s: number): boolean {
-    if ((this.slots.meta[s]! & (COUNT | OVERFLOW)) !== 0 || this.slots.wants[s] !== 0) return false
+    // an entry a recount in progress found wanted stays for its end
+    if ((this.slots.meta[s]! & (COUNT | OVERFLOW)) !== 0 || this.slots.wants[s] !== 0 || this.slots.next[s] !== 0) return false
     this.counts.gone(this.slots.flags[s]!)
     this.slots.deleteAt(s)
     return true

@@ -33,6 +33,11 @@ export class DagIndex {
     this.links.delete(key)
   }
 
+  /** The links recorded for a block, if any. */
+  linksOf (key: string): CID[] | undefined {
+    return this.links.get(key)
+  }
+
   keys (): string[] {
     return [...this.links.keys()]
   }

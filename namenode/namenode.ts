@@ -17,7 +17,8 @@ import type { SafeModeInit } from './safe-mode.ts'
 import { clientHandlers } from './client-handlers.ts'
 import { DagIndex } from './dag-index.ts'
 import { datanodeHandlers } from './datanode-handlers.ts'
-import { loadPins, recomputeWants } from './pins.ts'
+import { loadPins } from './pins.ts'
+import { WantRecount } from './want-recount.ts'
 import { nameHandlers } from './name-handlers.ts'
 import { NameRegistry } from './names.ts'
 import { DatanodeRegistry } from './registry.ts'
@@ -27,12 +28,15 @@ import { MetadataStore } from './store.ts'
 /** Wants are recounted from scratch at most this often (and before every gc). */
 const WANT_RECOUNT_MS = 30_000
 /**
- * A recount walks every pin's and name's DAG and then every block (seconds
- * at millions of blocks, with the event loop held): it waits at least this
- * many times as long as the last one took, so it never takes more than
- * about 1% of the namenode's time. Wants only stay high meanwhile.
+ * A recount walks every pin's and name's DAG (seconds at millions of
+ * blocks, in slices): it waits at least this many times as long as the
+ * last one took, so it never takes more than about 1% of the namenode's
+ * time. Wants only stay high meanwhile.
  */
 const RECOUNT_COST_FACTOR = 100
+
+/** Blocks a recount of wants walks per round (about 0.8 µs each here: some 20 ms); rounds follow closely meanwhile. */
+const RECOUNT_SLICE_BLOCKS = 25_000
 
 /** Copies that finish within this window share one early round; a sweep's slices come this far apart. */
 const NUDGE_DELAY_MS = 20
@@ -186,21 +190,37 @@ export class Namenode {
 
   private lastRecountMs = 0
   private recountGapMs = WANT_RECOUNT_MS
+  /** Time the recount under way has taken so far, over its slices. */
+  private recountCostMs = 0
 
   private monitorRound (): void {
     const safeMode = this.safeModeRef as SafeMode
     try {
       // wants only rise between recounts; let go of what pins and names no longer need now and then
       const now = this.state.clock()
-      const recount = this.state.wantsStale && now - this.lastRecountMs >= this.recountGapMs
-      const started = performance.now()
-      if (recount) {
-        recomputeWants(this.state)
-        this.lastRecountMs = now
-        this.monitor.rescan()
+      if (this.state.recount === undefined && this.state.wantsStale && now - this.lastRecountMs >= this.recountGapMs) {
+        this.state.recount = new WantRecount(this.state)
+        this.recountCostMs = 0
+      }
+      const recount = this.state.recount
+      if (recount !== undefined) {
+        const started = performance.now()
+        const done = recount.step(RECOUNT_SLICE_BLOCKS)
+        if (done) {
+          recount.finish()
+          this.state.recount = undefined
+          // wants fell and entries went: the monitor counts and trims from a sweep
+          this.monitor.rescan()
+        }
+        this.recountCostMs += performance.now() - started
+        if (done) {
+          this.lastRecountMs = now
+          this.recountGapMs = Math.max(WANT_RECOUNT_MS, RECOUNT_COST_FACTOR * this.recountCostMs)
+        } else {
+          this.nudge()
+        }
       }
       this.monitor.tick(!safeMode.active)
-      if (recount) this.recountGapMs = Math.max(WANT_RECOUNT_MS, RECOUNT_COST_FACTOR * (performance.now() - started))
       // only counts that follow a whole sweep: until then blocks not yet looked at would be left out
       if (this.monitor.settled && safeMode.update(this.monitor.counts, this.state.clock())) {
         this.log.info(`leaving safe mode: ${safeMode.status().reason}`)

@@ -2,6 +2,7 @@ import type { CID } from 'multiformats/cid'
 import { IncompleteDagError, PinNotFoundError } from '../core/index.ts'
 import type { PinInfo, PinParams, PinResult, StatResult } from '../core/index.ts'
 import { infoOf, liveCopies, readableCopies } from './state.ts'
+import { WantRecount } from './want-recount.ts'
 import type { NamenodeState } from './state.ts'
 
 export function pinKey (root: CID): string {
@@ -56,11 +57,8 @@ export function verifyDag (state: NamenodeState, root: CID, base?: CID): Verifie
 
 /** Makes every block of a DAG want at least `replication` copies (wants only go up here). */
 export function raiseWants (state: NamenodeState, blocks: Iterable<CID>, replication: number): void {
-  for (const cid of blocks) {
-    const mh = cid.multihash.bytes
-    const want = state.blocks.get(mh)?.want ?? 0
-    if (want < replication) state.blocks.setWant(mh, replication)
-  }
+  // raiseWant also tells a recount under way, which a want already high enough would otherwise hide from it
+  for (const cid of blocks) state.blocks.raiseWant(cid.multihash.bytes, replication)
 }
 
 /**
@@ -111,11 +109,12 @@ export function removePin (state: NamenodeState, root: CID): PinInfo {
  * much, never too little.
  */
 export function recomputeWants (state: NamenodeState): void {
-  state.blocks.clearWants()
-  const roots = [...state.pins.values()].map((p) => ({ root: p.root, replication: p.replication }))
-  roots.push(...state.nameRoots())
-  for (const { root, replication } of roots) raiseWants(state, state.dag.reach(root).blocks.values(), replication)
-  state.wantsStale = false
+  // all at once (startup, gc): one the service was walking in slices is dropped, as this one supersedes it
+  state.recount?.abort()
+  state.recount = undefined
+  const recount = new WantRecount(state)
+  recount.step(Number.POSITIVE_INFINITY)
+  recount.finish()
 }
 
 /** What the namenode knows of the DAG below `cid` and its copies. */

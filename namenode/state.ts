@@ -5,6 +5,7 @@ import type { DagIndex } from './dag-index.ts'
 import { sortCopies } from './health.ts'
 import type { Copies } from './health.ts'
 import type { DatanodeRegistry } from './registry.ts'
+import type { WantRecount } from './want-recount.ts'
 import type { MetadataStore } from './store.ts'
 
 /**
@@ -31,6 +32,8 @@ export interface NamenodeState {
   nameRoots: () => Iterable<{ root: CID, replication: number }>
   /** Some wants may be higher than needed (a pin or name let go); recount before relying on them. */
   wantsStale: boolean
+  /** A recount of wants the service is walking a slice per round, if any. */
+  recount?: WantRecount | undefined
 }
 
 /** Where a block's copies are, sorted by whether they count. */

@@ -79,7 +79,7 @@ async function run (ctx: SuiteContext): Promise<string[]> {
       'median (min-max); each implementation in its own `node --expose-gc` child; growth from before the first insert to after the last, both after GC',
       'the 34 MB of test multihashes exist before and after, so they cancel out; the Map\'s base64url keys are its own cost',
       'BlockMap (Map): the layout of namenode/block-map.ts before BlockTable, Map<base64url multihash, {size, replicas, want}>; its get and has include blockKey\'s base64url encoding',
-      'BlockTable grows by doubling at load 0.75: per block it costs 51 bytes / load, 68 to 136 bytes depending on where the count falls (1M blocks: load 0.48)'
+      'BlockTable grows by doubling at load 0.75: per block it costs 52 bytes / load, 69 to 139 bytes depending on where the count falls (1M blocks: load 0.48)'
     ]
   }))
   const line = (impl: Impl): string => `${LABEL[impl]} ${heap(impl).toFixed(0)} bytes/block heap+arrayBuffers, ${rss(impl).toFixed(0)} RSS`

@@ -31,6 +31,8 @@ const hex = (mh: Uint8Array): string => Buffer.from(mh).toString('hex')
 /** The reference: the obvious Map, with the semantics BlockTable promises. */
 class Model {
   readonly entries = new Map<string, BlockInfo>()
+  /** A recount's next wants, by key, while one is under way. */
+  next: Map<string, number> | undefined
   private readonly nowSec: () => number
 
   constructor (nowSec: () => number) {
@@ -47,7 +49,7 @@ class Model {
   }
 
   private collect (key: string, e: BlockInfo): void {
-    if (e.replicas.length === 0 && e.want === 0) this.entries.delete(key)
+    if (e.replicas.length === 0 && e.want === 0 && (this.next?.get(key) ?? 0) === 0) this.entries.delete(key)
   }
 
   addReplica (mh: Uint8Array, size: number, d: number): void {
@@ -74,7 +76,44 @@ class Model {
     if (want === 0 && !this.entries.has(hex(mh))) return
     const e = this.ensure(mh)
     e.want = want
+    this.raiseNext(mh, want)
     this.collect(hex(mh), e)
+  }
+
+  raiseWant (mh: Uint8Array, want: number): void {
+    if (want === 0) return
+    const e = this.ensure(mh)
+    e.want = Math.max(e.want, want)
+    this.raiseNext(mh, want)
+  }
+
+  beginRecount (): void {
+    if (this.next !== undefined) this.abortRecount()
+    this.next = new Map()
+  }
+
+  recountWant (mh: Uint8Array, want: number): void {
+    if (want === 0) return
+    this.ensure(mh)
+    this.raiseNext(mh, want)
+  }
+
+  finishRecount (): void {
+    for (const [key, e] of this.entries) {
+      e.want = this.next?.get(key) ?? 0
+      this.collect(key, e)
+    }
+    this.next = undefined
+  }
+
+  abortRecount (): void {
+    this.next = undefined
+    for (const [key, e] of this.entries) this.collect(key, e)
+  }
+
+  private raiseNext (mh: Uint8Array, want: number): void {
+    if (this.next === undefined) return
+    this.next.set(hex(mh), Math.max(this.next.get(hex(mh)) ?? 0, want))
   }
 
   clearWants (): void {
@@ -142,6 +181,7 @@ function modelRun (seed: number, ops: number, every: number): void {
 
   // a sweep runs alongside, a few entries per step: every entry present from its start to its end must be visited
   const stepRandom = prng(seed + 1)
+  const recountRandom = prng(seed + 2)
   let sweep = table.sweep()
   let required = new Set(model.entries.keys())
   let visited = new Set<string>()
@@ -185,6 +225,32 @@ function modelRun (seed: number, ops: number, every: number): void {
       // only the operations on every entry can delete more than the one touched
       if (r >= 0.995) required = new Set([...required].filter((key) => model.entries.has(key)))
       else if (!model.entries.has(hex(mh))) required.delete(hex(mh))
+      // a recount of wants runs now and then, interleaved with everything else
+      const q = recountRandom()
+      const other = keys[Math.floor(recountRandom() * keys.length)]!
+      const want = Math.floor(recountRandom() * 6)
+      let wholesale = false
+      if (q < 0.003) {
+        table.beginRecount()
+        model.beginRecount()
+        wholesale = true
+      } else if (q < 0.05 && model.next !== undefined) {
+        table.recountWant(other, want)
+        model.recountWant(other, want)
+      } else if (q < 0.07) {
+        table.raiseWant(other, want)
+        model.raiseWant(other, want)
+      } else if (q < 0.075 && model.next !== undefined) {
+        table.finishRecount()
+        model.finishRecount()
+        wholesale = true
+      } else if (q < 0.076 && model.next !== undefined) {
+        table.abortRecount()
+        model.abortRecount()
+        wholesale = true
+      }
+      expect(table.recountInProgress).toBe(model.next !== undefined)
+      if (wholesale) required = new Set([...required].filter((key) => model.entries.has(key)))
       const done = sweep.step(1 + Math.floor(stepRandom() * 20), (seen, info) => {
         const key = hex(seen)
         if (JSON.stringify(info) !== JSON.stringify(model.entries.get(key))) throw new Error(`sweep saw ${key} as ${JSON.stringify(info)}, model ${JSON.stringify(model.entries.get(key))}`)
@@ -229,7 +295,7 @@ describe('BlockTable', () => {
     const keys = Array.from({ length: 90_000 }, () => sha256Key(random))
     keys.forEach((mh, i) => { table.addReplica(mh, i, i % 7) })
     expect(table.size).toBe(keys.length)
-    expect(table.memoryBytes()).toBe(131_072 * 51) // 13 doublings: the first power of two holding 90,000 at load <= 0.75
+    expect(table.memoryBytes()).toBe(131_072 * 52) // 13 doublings: the first power of two holding 90,000 at load <= 0.75
     keys.forEach((mh, i) => { expect(table.get(mh)?.size).toBe(i) })
     expect(table.get(sha256Key(random))).toBeUndefined()
     let visited = 0

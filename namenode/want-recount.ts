@@ -1,0 +1,73 @@
+import type { CID } from 'multiformats/cid'
+import { blockKey, isIdentity, mayHaveLinks } from '../core/index.ts'
+import type { NamenodeState } from './state.ts'
+
+/** One root's walk, resumable: what is left to visit, and what it has met. */
+interface Walk {
+  stack: CID[]
+  seen: Set<string>
+  replication: number
+}
+
+/**
+ * Counts again what every block wants, from the pins and the names' roots,
+ * a slice at a time: wants only go up between recounts (an unpin leaves
+ * them high), and a recount is a walk of every pinned DAG, seconds at
+ * millions of blocks. Meanwhile the block table keeps the wants as they
+ * are and gathers the new ones aside (BlockTable.beginRecount), including
+ * any raised by pins and publishes that arrive during the walk, and
+ * `finish` puts them all in place at once. So no block ever wants fewer
+ * copies than a pin needs, and the namenode is held for a slice only.
+ */
+export class WantRecount {
+  private readonly state: NamenodeState
+  private readonly roots: Array<{ root: CID, replication: number }>
+  private next = 0
+  private walk: Walk | undefined
+
+  constructor (state: NamenodeState) {
+    this.state = state
+    this.roots = [...state.pins.values()].map((p) => ({ root: p.root, replication: p.replication }))
+    this.roots.push(...state.nameRoots())
+    state.blocks.beginRecount()
+    // a pin let go from now on asks for the next recount
+    state.wantsStale = false
+  }
+
+  /** Walks up to `budget` blocks; true once every root is walked (then `finish`). */
+  step (budget: number): boolean {
+    const { blocks, dag } = this.state
+    let walked = 0
+    while (walked < budget) {
+      if (this.walk === undefined) {
+        const next = this.roots[this.next++]
+        if (next === undefined) return true
+        this.walk = { stack: [next.root], seen: new Set(), replication: next.replication }
+      }
+      const cid = this.walk.stack.pop()
+      if (cid === undefined) {
+        this.walk = undefined
+        continue
+      }
+      const key = blockKey(cid)
+      if (this.walk.seen.has(key) || isIdentity(cid)) continue
+      this.walk.seen.add(key)
+      blocks.recountWant(cid.multihash.bytes, this.walk.replication)
+      walked++
+      const links = mayHaveLinks(cid) ? dag.linksOf(key) : undefined
+      if (links !== undefined) for (let i = links.length - 1; i >= 0; i--) this.walk.stack.push(links[i] as CID)
+    }
+    return false
+  }
+
+  /** Puts the wants found in place (blocks no pin reaches now want nothing). */
+  finish (): void {
+    this.state.blocks.finishRecount()
+  }
+
+  /** Leaves the wants as they were. */
+  abort (): void {
+    this.state.blocks.abortRecount()
+    this.state.wantsStale = true
+  }
+}

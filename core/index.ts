@@ -14,6 +14,7 @@ export * from './content/profiles.ts'
 export * from './content/import.ts'
 export * from './content/local-source.ts'
 export * from './content/read-file.ts'
+export * from './content/list-directory.ts'
 
 export * from './protocol/messages.ts'
 export * from './protocol/channel.ts'

@@ -4,6 +4,8 @@ import { exporter } from 'ipfs-unixfs-exporter'
 import type { UnixFSDirectory, UnixFSDirectoryEntry, UnixFSEntry } from 'ipfs-unixfs-exporter'
 import { GET_ENTRIES_IN_FLIGHT, GET_FILE_STREAMS, GET_LIST_AHEAD_ENTRIES } from '../constants.ts'
 import type { ContentPath } from '../content/cid.ts'
+import { listDirectory } from '../content/list-directory.ts'
+import type { Listed } from '../content/list-directory.ts'
 import { localError } from '../content/local-source.ts'
 import { readFile } from '../content/read-file.ts'
 import { LocalFileError, ProtocolError } from '../errors.ts'
@@ -58,6 +60,8 @@ interface Listing {
   /** The batch after it, listed while this one is written. */
   next?: Promise<UnixFSDirectoryEntry[]>
   listed: boolean
+  /** Names handed out so far: a name twice would have two tasks write one path at once. */
+  names: Set<string>
 }
 
 interface Io {
@@ -96,10 +100,11 @@ async function writeTree (ctx: ClientContext, root: UnixFSDirectory, out: string
     await mkdirOrThrow(at, { nested, moded: mode !== undefined })
     result.directories++
     if (mode !== undefined) modes.push({ dir: at, mode })
-    // the exporter fetches a big directory's shards one at a time: locate the first level's in one round trip
-    if (dir.unixfs.type === 'hamt-sharded-directory') ctx.reader.hint(dir.node.Links.map((link) => link.Hash))
-    const entries = dir.entries({ signal })[Symbol.asyncIterator]()
-    listings.push({ out: at, cid: dir.cid.toString(), entries, batch: [], listed: false })
+    // the exporter fetches a big directory's shards one at a time; listDirectory a level at a time, 32 at once
+    const entries = dir.unixfs.type === 'hamt-sharded-directory'
+      ? fromListing(listDirectory(ctx.reader, dir.cid, signal))
+      : dir.entries({ signal })[Symbol.asyncIterator]()
+    listings.push({ out: at, cid: dir.cid.toString(), entries, batch: [], listed: false, names: new Set() })
   }
 
   const write = async (cid: UnixFSDirectoryEntry['cid'], at: string): Promise<void> => {
@@ -126,6 +131,13 @@ async function writeTree (ctx: ClientContext, root: UnixFSDirectory, out: string
         continue
       }
       const at = path.join(listing.out, safeName(child.name, listing.cid))
+      // a symlink and a directory of one name, written at once, could race a file out through the symlink
+      if (listing.names.has(child.name)) {
+        throw new ProtocolError(`directory ${listing.cid} names ${JSON.stringify(child.name)} twice, which cannot be written safely`, {
+          hint: 'this DAG was not made by a well-behaved importer; fetch single entries from it by path'
+        })
+      }
+      listing.names.add(child.name)
       await slots.acquire()
       if (state.failure !== undefined) {
         slots.release()
@@ -146,6 +158,11 @@ async function writeTree (ctx: ClientContext, root: UnixFSDirectory, out: string
   // also after a failure: a merged directory's mode is restored, and a rerun loosens it again
   for (const { dir, mode } of modes.reverse()) await chmod(dir, mode).catch(() => {})
   if (state.failure !== undefined) throw state.failure.error
+}
+
+/** A HAMT's listing (whole: names and CIDs only, about 150 bytes an entry) as the exporter's entries. */
+async function * fromListing (listing: Promise<Listed[]>): AsyncGenerator<UnixFSDirectoryEntry> {
+  for (const { name, cid, size } of await listing) yield { name, path: name, cid, size: BigInt(size) }
 }
 
 /**

@@ -8,8 +8,8 @@ import { escapeHtml, page } from '../html.ts'
 import { encodePath } from '../request.ts'
 import { send } from '../respond.ts'
 import { serveFile } from './file.ts'
-import { listDirectory } from './listing.ts'
-import type { Listed } from './listing.ts'
+import { listDirectory } from '../../core/index.ts'
+import type { Listed } from '../../core/index.ts'
 
 /** Bumped when the listing's markup changes, so cached listings are not reused. */
 const LISTING_VERSION = 1
@@ -18,7 +18,7 @@ const LISTING_VERSION = 1
  * A directory: redirect to the trailing-slash form (so relative links in
  * it resolve inside it), serve its index.html, or list it. The listing
  * comes from the directory's links alone (for a HAMT, its shard nodes),
- * never from fetching each child: see listing.ts.
+ * never from fetching each child: see core/content/list-directory.ts.
  */
 export async function serveDirectory (ctx: ContentContext): Promise<void> {
   const { request, resolved } = ctx

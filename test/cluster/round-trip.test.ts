@@ -210,6 +210,8 @@ describe('put and get through a real cluster', () => {
 
     const got = await cluster.cairn(['get', root.cid.toString(), '-o', path.join(cluster.dir, 'escape-out')])
     expect(got.code).not.toBe(0)
+    // refused for the name twice, whichever of the two would have been written first
+    expect(got.stderr.toString()).toContain('names "d" twice')
     expect(got.stderr).not.toContain('    at ')
     expect(existsSync(path.join(outside, 'escaped.txt'))).toBe(false)
   })

@@ -1,8 +1,8 @@
 import * as dagPb from '@ipld/dag-pb'
 import { UnixFS } from 'ipfs-unixfs'
 import type { CID } from 'multiformats/cid'
-import { ProtocolError } from '../../core/index.ts'
-import type { GatewayBlocks } from '../blocks.ts'
+import { ProtocolError } from '../errors.ts'
+import type { BlockGetter } from './read-file.ts'
 
 export interface Listed {
   name: string
@@ -27,12 +27,12 @@ interface DirNode {
  * a round trip each), then the entries are put back in link order. A
  * 10,000-entry directory is about 950 shard blocks.
  */
-export async function listDirectory (blocks: GatewayBlocks, root: CID, signal: AbortSignal): Promise<Listed[]> {
+export async function listDirectory (blocks: BlockGetter, root: CID, signal?: AbortSignal): Promise<Listed[]> {
   const nodes = new Map<string, DirNode>()
   let level: CID[] = [root]
   while (level.length > 0) {
-    blocks.hint(level)
-    const decoded = await mapLimit(level, SHARD_CONCURRENCY, async (cid) => decode(cid, await blocks.get(cid, { signal })))
+    blocks.hint?.(level)
+    const decoded = await mapLimit(level, SHARD_CONCURRENCY, async (cid) => decode(cid, await blocks.get(cid, signal === undefined ? {} : { signal })))
     const next: CID[] = []
     level.forEach((cid, i) => {
       const dir = decoded[i] as DirNode

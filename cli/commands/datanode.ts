@@ -41,7 +41,8 @@ export function registerDatanode (program: Command): void {
     .option('--gc-grace <ms>', 'gc keeps blocks written or sent again this recently (default 900000, 15 min)', countArg(0, 30 * 86_400_000))
     .addHelpText('after', `
 Example:
-  cairn datanode --namenode /ip4/10.0.0.1/tcp/4740/p2p/12D3KooW... --data /srv/cairn/dn1 --cluster-key cluster.key`)
+  cairn datanode --namenode /ip4/10.0.0.1/tcp/4740/p2p/12D3KooW... \\
+    --data /srv/cairn/dn1 --cluster-key cluster.key`)
     .action(async (flags: DatanodeFlags, command: Command) => {
       const loaded = await optionalConfig(command.optsWithGlobals().config)
       const config = loaded?.config

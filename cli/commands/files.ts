@@ -31,8 +31,9 @@ export function registerFiles (program: Command): void {
   const files = program.command('files')
     .description('edit the tree a name points to, like a filesystem (safe with several writers: changes never overwrite each other)')
     .addHelpText('after', `
-Paths are <key>:/path, where <key> is one of your keys (cairn key ls); /path alone means self:/path.
-Every change stores the new blocks, then republishes the name with compare-and-swap.
+Paths are <key>:/path, where <key> is one of your keys (cairn key ls);
+/path alone means self:/path. Every change stores the new blocks, then
+republishes the name with compare-and-swap.
 
 Examples:
   cairn files mkdir -p self:/docs/2026

@@ -18,7 +18,8 @@ export function registerGateway (program: Command): void {
 Examples:
   cairn gateway                                  # http://127.0.0.1:8080/
   curl http://127.0.0.1:8080/ipfs/<cid>/photo.jpg
-  curl -H 'Accept: application/vnd.ipld.car' http://127.0.0.1:8080/ipfs/<cid> > dag.car`)
+  curl -H 'Accept: application/vnd.ipld.car' \\
+    http://127.0.0.1:8080/ipfs/<cid> > dag.car`)
     .action(async (flags: GatewayFlags, command: Command) => {
       const { host, port } = parseListen(flags.listen)
       const settings = await clientSettings((command.optsWithGlobals() as { config?: string }).config)

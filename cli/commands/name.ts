@@ -31,7 +31,8 @@ export function registerName (program: Command): void {
 Examples:
   cairn name publish bafybei...
   cairn name publish --key blog /ipfs/bafybei.../site --lifetime 7d
-  cairn name publish --expect /ipfs/bafyOLD... bafyNEW...   # fails if someone else published meanwhile`)
+  # fails (exit 7) if someone else published meanwhile:
+  cairn name publish --expect /ipfs/bafyOLD... bafyNEW...`)
     .action(async (target: string, flags: PublishFlags, command: Command) => {
       const lifetimeMs = flags.lifetime === undefined ? undefined : parseDuration(flags.lifetime)
       const ttlMs = flags.ttl === undefined ? undefined : parseDuration(flags.ttl)

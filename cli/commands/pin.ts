@@ -17,8 +17,8 @@ export function registerPin (program: Command): void {
     .addHelpText('after', `
 Examples:
   cairn pin add bafy...                 keep it, at the cluster's replication
-  cairn pin add -r 5 /ipns/self/photos  keep a name's subtree on its own, at 5 copies
-  cairn pin add -r 2 bafy...            lower a pin to 2 copies (extra copies are removed)`)
+  cairn pin add -r 5 /ipns/self/photos  a name's subtree on its own, at 5 copies
+  cairn pin add -r 2 bafy...            lower a pin to 2 copies (extras go)`)
     .action(async (target: string, flags: { replication?: number, label?: string, json?: boolean }, command: Command) => {
       precheckPath(target)
       await withClient(command.optsWithGlobals(), async ({ client, settings, signal }) => {

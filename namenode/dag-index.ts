@@ -9,6 +9,19 @@ export interface Reach {
 }
 
 /**
+ * A depth-first walk below a root, each stored block once, in slices: the
+ * index may change between steps (a walk sees links as they are when it
+ * gets to them).
+ */
+export interface DagWalk {
+  /**
+   * Visits up to `budget` more blocks (`unindexed`: a node that may link
+   * onward but whose links the index does not know). True once done.
+   */
+  step: (budget: number, visit: (cid: CID, key: string, unindexed: boolean) => void) => boolean
+}
+
+/**
  * The links of every linking block (dag-pb, dag-cbor, dag-json) the cluster
  * was told about, so the namenode knows what a pin must keep without reading
  * blocks back from datanodes. Leaf blocks (raw, and link-less nodes recorded
@@ -87,18 +100,36 @@ export class DagIndex {
     return into
   }
 
-  /** Walks the DAG below `root` through the index. */
+  /** Walks the DAG below `root` through the index (at most `limit` blocks). */
   reach (root: CID, limit = Number.POSITIVE_INFINITY): Reach {
     const into: Reach = { blocks: new Map(), unindexed: [] }
+    this.walk(root).step(limit, (cid, key, unindexed) => {
+      into.blocks.set(key, cid)
+      if (unindexed) into.unindexed.push(cid)
+    })
+    return into
+  }
+
+  /** The same walk as `reach`, resumable, for passes too long to make at once (see DagWalk). */
+  walk (root: CID): DagWalk {
     const seen = new Set<string>()
     const stack: CID[] = [root]
-    while (stack.length > 0 && into.blocks.size < limit) {
-      const cid = stack.pop() as CID
-      const links = this.enter(cid, blockKey(cid), into, seen)
-      if (links === undefined) continue
-      for (let i = links.length - 1; i >= 0; i--) stack.push(links[i] as CID)
+    const step = (budget: number, visit: (cid: CID, key: string, unindexed: boolean) => void): boolean => {
+      let visited = 0
+      while (stack.length > 0 && visited < budget) {
+        const cid = stack.pop() as CID
+        const key = blockKey(cid)
+        if (seen.has(key)) continue
+        seen.add(key)
+        if (isIdentity(cid)) continue
+        const links = mayHaveLinks(cid) ? this.links.get(key) : undefined
+        visit(cid, key, links === undefined && mayHaveLinks(cid))
+        visited++
+        if (links !== undefined) for (let i = links.length - 1; i >= 0; i--) stack.push(links[i] as CID)
+      }
+      return stack.length === 0
     }
-    return into
+    return { step }
   }
 
   /** Counts a block met by a walk, once; returns its links when the walk should go on below it. */

@@ -1,13 +1,6 @@
 import type { CID } from 'multiformats/cid'
-import { blockKey, isIdentity, mayHaveLinks } from '../core/index.ts'
+import type { DagWalk } from './dag-index.ts'
 import type { NamenodeState } from './state.ts'
-
-/** One root's walk, resumable: what is left to visit, and what it has met. */
-interface Walk {
-  stack: CID[]
-  seen: Set<string>
-  replication: number
-}
 
 /**
  * Counts again what every block wants, from the pins and the names' roots,
@@ -23,7 +16,7 @@ export class WantRecount {
   private readonly state: NamenodeState
   private readonly roots: Array<{ root: CID, replication: number }>
   private next = 0
-  private walk: Walk | undefined
+  private walk: { dag: DagWalk, replication: number } | undefined
 
   constructor (state: NamenodeState) {
     this.state = state
@@ -36,26 +29,21 @@ export class WantRecount {
 
   /** Walks up to `budget` blocks; true once every root is walked (then `finish`). */
   step (budget: number): boolean {
-    const { blocks, dag } = this.state
-    let walked = 0
-    while (walked < budget) {
+    let left = budget
+    while (left > 0) {
       if (this.walk === undefined) {
         const next = this.roots[this.next++]
         if (next === undefined) return true
-        this.walk = { stack: [next.root], seen: new Set(), replication: next.replication }
+        this.walk = { dag: this.state.dag.walk(next.root), replication: next.replication }
       }
-      const cid = this.walk.stack.pop()
-      if (cid === undefined) {
-        this.walk = undefined
-        continue
-      }
-      const key = blockKey(cid)
-      if (this.walk.seen.has(key) || isIdentity(cid)) continue
-      this.walk.seen.add(key)
-      blocks.recountWant(cid.multihash.bytes, this.walk.replication)
-      walked++
-      const links = mayHaveLinks(cid) ? dag.linksOf(key) : undefined
-      if (links !== undefined) for (let i = links.length - 1; i >= 0; i--) this.walk.stack.push(links[i] as CID)
+      const { dag, replication } = this.walk
+      let walked = 0
+      const done = dag.step(left, (cid) => {
+        this.state.blocks.recountWant(cid.multihash.bytes, replication)
+        walked++
+      })
+      left -= walked
+      if (done) this.walk = undefined
     }
     return false
   }

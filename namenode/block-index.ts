@@ -20,7 +20,6 @@ export interface BlockIndex {
   hasReplica (mh: Uint8Array, datanode: number): boolean
   dropDatanode (datanode: number): void
   setWant (mh: Uint8Array, want: number): void
-  clearWants (): void
   /** At least `want` (and, during a recount, the next want too). */
   raiseWant (mh: Uint8Array, want: number): void
   /** A recount: wants only rise while it gathers the next ones, which finishRecount puts in place. See BlockTable. */

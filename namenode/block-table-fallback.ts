@@ -90,13 +90,6 @@ export class FallbackBlocks {
     for (const [key, e] of this.entries) this.collect(key, e)
   }
 
-  clearWants (): void {
-    for (const [key, e] of this.entries) {
-      e.want = 0
-      this.collect(key, e)
-    }
-  }
-
   setFlags (mh: Uint8Array, flags: number): void {
     const e = this.entries.get(keyString(mh))
     if (e === undefined) return

@@ -294,18 +294,6 @@ export class BlockTable {
     this.recounting = false
   }
 
-  clearWants (): void {
-    this.version++
-    for (let s = 0; s < this.slots.capacity;) {
-      if (this.slots.meta[s] !== 0) {
-        this.slots.wants[s] = 0
-        if (this.collect(s)) continue
-      }
-      s++
-    }
-    this.fallback.clearWants()
-  }
-
   /** Sets the flags byte of a known block; does nothing for an unknown one. */
   setFlags (mh: Uint8Array, flags: number): void {
     checkByte('flags', flags)
@@ -329,20 +317,12 @@ export class BlockTable {
    * and change it afterwards.
    */
   forEach (fn: (mh: Uint8Array, info: BlockInfo) => void): void {
-    const version = this.version
-    const changed = (): void => {
-      if (this.version !== version) throw new Error('BlockTable changed during forEach')
+    const sweep = this.sweep()
+    try {
+      sweep.step(Number.POSITIVE_INFINITY, fn)
+    } finally {
+      sweep.close()
     }
-    for (let s = 0; s < this.slots.capacity; s++) {
-      if (this.slots.meta[s] === 0) continue
-      const mh = this.slots.multihashAt(s)
-      fn(mh, this.infoAt(s, mh))
-      changed()
-    }
-    this.fallback.forEach((mh, info) => {
-      fn(mh, info)
-      changed()
-    })
   }
 
   /** See BlockSweep. */
@@ -369,7 +349,7 @@ export class BlockTable {
       }
       const version = this.version
       const changed = (): void => {
-        if (this.version !== version) throw new Error('BlockTable changed during a sweep step')
+        if (this.version !== version) throw new Error('BlockTable changed during forEach (or a sweep\'s step)')
       }
       let visited = 0
       while (tracked.missed.length > 0 && visited < budget) {
@@ -391,7 +371,10 @@ export class BlockTable {
       }
       if (tracked.cursor < capacity || tracked.missed.length > 0) return false
       if (!fallbackDone) {
-        this.fallback.forEach(fn)
+        this.fallback.forEach((mh, info) => {
+          fn(mh, info)
+          changed()
+        })
         fallbackDone = true
       }
       close()

@@ -116,13 +116,6 @@ class Model {
     this.next.set(hex(mh), Math.max(this.next.get(hex(mh)) ?? 0, want))
   }
 
-  clearWants (): void {
-    for (const [key, e] of this.entries) {
-      e.want = 0
-      this.collect(key, e)
-    }
-  }
-
   setFlags (mh: Uint8Array, flags: number): void {
     const e = this.entries.get(hex(mh))
     if (e !== undefined) e.flags = flags
@@ -219,8 +212,11 @@ function modelRun (seed: number, ops: number, every: number): void {
         table.dropDatanode(d)
         model.dropDatanode(d)
       } else {
-        table.clearWants()
-        model.clearWants()
+        // a recount that finds nothing wanted: every want drops at once
+        table.beginRecount()
+        table.finishRecount()
+        model.beginRecount()
+        model.finishRecount()
       }
       // only the operations on every entry can delete more than the one touched
       if (r >= 0.995) required = new Set([...required].filter((key) => model.entries.has(key)))

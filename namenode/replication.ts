@@ -3,6 +3,7 @@ import * as raw from 'multiformats/codecs/raw'
 import * as Digest from 'multiformats/hashes/digest'
 import type { DatanodeCommand, HealthTally } from '../core/index.ts'
 import type { BlockInfo, BlockSweep } from './block-index.ts'
+import { TAG_MASK, TAG_SHIFT } from './block-table-counts.ts'
 import { classify, repairPriority, tally } from './health.ts'
 import type { BlockHealth, Copies } from './health.ts'
 import { chooseExcess, chooseTargets } from './placement.ts'
@@ -54,13 +55,10 @@ const PRIORITIES = 4
 const TRIM_PRIORITY = 3
 
 /**
- * The health a block was last counted under, kept in the block table's
- * flags (bits 1-3), so the counts can follow a block that changes without a
- * scan of every block: the old class is taken out of the counts and the new
- * one put in. 0: not counted (no want).
+ * The health a block was last counted under, kept as the block table's tag
+ * (flags bits 1-3), which the table counts its entries by: so the counts
+ * follow every block without a scan of every block. 0: not counted (no want).
  */
-const CLASS_SHIFT = 1
-const CLASS_MASK = 0b1110
 const CLASSES: ReadonlyArray<BlockHealth | undefined> = [undefined, 'healthy', 'under-replicated', 'over-replicated', 'misplaced', 'missing', 'corrupt']
 const CLASS_OF = new Map(CLASSES.map((health, code) => [health, code]))
 
@@ -440,7 +438,7 @@ export class ReplicationMonitor {
    */
   private assess (mh: Uint8Array, info: BlockInfo, racks: number, toMove: Map<number, number> | undefined, decide: boolean): WorkItem | undefined {
     if (info.want === 0) {
-      this.recount(mh, info, undefined)
+      this.markClass(mh, info, undefined)
       return undefined
     }
     const copies = copiesOf(this.state, info)
@@ -453,7 +451,7 @@ export class ReplicationMonitor {
       racks,
       corruptSeen: (info.flags & FLAG_CORRUPT_SEEN) !== 0
     })
-    this.recount(mh, info, health)
+    this.markClass(mh, info, health)
     if (toMove !== undefined && copies.good.length < info.want) {
       for (const d of copies.retiring) toMove.set(d, (toMove.get(d) ?? 0) + 1)
     }
@@ -476,8 +474,8 @@ export class ReplicationMonitor {
    * each class as flags change and entries go. A corrupt copy stops
    * mattering once the block is healthy again.
    */
-  private recount (mh: Uint8Array, info: BlockInfo, health: BlockHealth | undefined): void {
-    let flags = (info.flags & ~CLASS_MASK) | ((CLASS_OF.get(health) as number) << CLASS_SHIFT)
+  private markClass (mh: Uint8Array, info: BlockInfo, health: BlockHealth | undefined): void {
+    let flags = (info.flags & ~TAG_MASK) | ((CLASS_OF.get(health) as number) << TAG_SHIFT)
     if (health === 'healthy') flags &= ~FLAG_CORRUPT_SEEN
     if (flags !== info.flags) this.state.blocks.setFlags(mh, flags)
   }

@@ -231,7 +231,7 @@ function wholeContent (entry: Exclude<UnixFSEntry, UnixFSDirectory>): Uint8Array
   return undefined
 }
 
-/** Tells apart the temp files of entries written at once (a DAG may repeat a name in a directory). */
+/** Makes a temp name no entry of the DAG is likely to carry, whatever names it holds. */
 let temps = 0
 
 async function writeFileAtomically (out: string, source: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, mode: number | undefined, result: GetResult, io: Io): Promise<void> {

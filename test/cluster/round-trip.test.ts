@@ -214,6 +214,19 @@ describe('put and get through a real cluster', () => {
     expect(got.stderr.toString()).toContain('names "d" twice')
     expect(got.stderr).not.toContain('    at ')
     expect(existsSync(path.join(outside, 'escaped.txt'))).toBe(false)
+
+    // the same two, one get after the other into one output: the second finds the first's symlink on disk
+    const withLink = await node(new UnixFS({ type: 'directory' }), [{ Name: 'd', Hash: link.cid, Tsize: link.bytes.byteLength }])
+    const withDir = await node(new UnixFS({ type: 'directory' }), [{ Name: 'd', Hash: dir.cid, Tsize: dir.bytes.byteLength }])
+    const twoCar = path.join(cluster.dir, 'escape-two.car')
+    await writeFile(twoCar, Buffer.concat([carHeader([withLink.cid, withDir.cid]), ...[withLink, withDir].flatMap((b) => [carBlockPrefix(b.cid, b.bytes.byteLength), b.bytes])]))
+    expect((await cluster.cairn(['import', '-r', '2', twoCar])).code).toBe(0)
+    const out = path.join(cluster.dir, 'escape-two-out')
+    expect((await cluster.cairn(['get', withLink.cid.toString(), '-o', out])).code).toBe(0)
+    const second = await cluster.cairn(['get', withDir.cid.toString(), '-o', out])
+    expect(second.code).not.toBe(0)
+    expect(second.stderr.toString()).toContain('exists and is not a directory')
+    expect(existsSync(path.join(outside, 'escaped.txt'))).toBe(false)
   })
 
   it('a directory big enough to shard round-trips', async () => {

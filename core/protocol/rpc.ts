@@ -76,9 +76,16 @@ export interface RpcPeerInit {
 }
 
 interface Pending {
+  method: string
   resolve: (result: CallResult<unknown>) => void
   reject: (err: Error) => void
   cleanup: () => void
+}
+
+/** The calls waiting on one caller signal, and the one listener that cancels them. */
+interface SignalWatch {
+  ids: Set<number>
+  listener: () => void
 }
 
 export class RpcPeer {
@@ -92,6 +99,12 @@ export class RpcPeer {
   private readonly decoder: FrameDecoder
   private readonly pending = new Map<number, Pending>()
   private readonly active = new Map<number, AbortController>()
+  /**
+   * One abort listener per caller signal, not one per call: a put shares its
+   * signal among thousands of calls in flight, and an EventTarget checks
+   * every listener it holds on each add (quadratic in the calls).
+   */
+  private readonly watches = new Map<AbortSignal, SignalWatch>()
   private nextId = 1
   private paused = false
   private closedWith: Error | undefined
@@ -129,16 +142,12 @@ export class RpcPeer {
     const header = encodeMessage({ k: 'q', i: id, m: method, p: params ?? null })
     const timeoutMs = options.timeoutMs ?? this.timeoutMs
 
+    const signal = options.signal
     const result = new Promise<CallResult<T>>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined
-      const onAbort = (): void => {
-        this.forget(id)
-        this.sendCancel(id)
-        reject(new AbortedError(`${method} was cancelled`))
-      }
       const cleanup = (): void => {
         if (timer !== undefined) clearTimeout(timer)
-        options.signal?.removeEventListener('abort', onAbort)
+        if (signal !== undefined) this.unwatch(signal, id)
       }
       if (Number.isFinite(timeoutMs)) {
         timer = setTimeout(() => {
@@ -147,8 +156,9 @@ export class RpcPeer {
           reject(new TimeoutError(`${this.channel.label} did not answer ${method} within ${timeoutMs} ms`))
         }, timeoutMs)
       }
-      options.signal?.addEventListener('abort', onAbort, { once: true })
+      if (signal !== undefined) this.watch(signal, id)
       this.pending.set(id, {
+        method,
         resolve: resolve as (r: CallResult<unknown>) => void,
         reject,
         cleanup
@@ -177,6 +187,35 @@ export class RpcPeer {
   abort (err: Error): void {
     this.channel.abort(err)
     this.shutdown(err)
+  }
+
+  private watch (signal: AbortSignal, id: number): void {
+    let watch = this.watches.get(signal)
+    if (watch === undefined) {
+      const ids = new Set<number>()
+      const listener = (): void => {
+        for (const callId of [...ids]) {
+          const entry = this.pending.get(callId)
+          if (entry === undefined) continue
+          this.forget(callId)
+          this.sendCancel(callId)
+          entry.reject(new AbortedError(`${entry.method} was cancelled`))
+        }
+      }
+      watch = { ids, listener }
+      this.watches.set(signal, watch)
+      signal.addEventListener('abort', listener, { once: true })
+    }
+    watch.ids.add(id)
+  }
+
+  private unwatch (signal: AbortSignal, id: number): void {
+    const watch = this.watches.get(signal)
+    if (watch === undefined) return
+    watch.ids.delete(id)
+    if (watch.ids.size > 0) return
+    this.watches.delete(signal)
+    signal.removeEventListener('abort', watch.listener)
   }
 
   private forget (id: number): void {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { getEventListeners } from 'node:events'
 import { createServer, connect } from 'node:net'
 import type { Server, Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -160,6 +161,33 @@ describe('rpc', () => {
     const call = client.request('hang', {}, { signal: controller.signal })
     controller.abort()
     await expect(call).rejects.toBeInstanceOf(AbortedError)
+  })
+
+  it('calls sharing a signal hang one listener on it; aborting cancels every call still waiting, here and on the server', async () => {
+    const serverSignals = new Map<number, AbortSignal>()
+    const { client } = await pair({
+      quick: (p: { n: number }) => p.n,
+      hang: async (p: { n: number }, ctx) => { serverSignals.set(p.n, ctx.signal); await new Promise(() => {}) }
+    }, { maxConcurrentHandlers: 1_000 })
+    const controller = new AbortController()
+    const { signal } = controller
+    // answered calls leave nothing behind on the signal
+    const answers = await Promise.all(Array.from({ length: 200 }, async (_, n) => await client.request('quick', { n }, { signal })))
+    expect(answers).toEqual(Array.from({ length: 200 }, (_, n) => n))
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0)
+
+    const hanging = Array.from({ length: 500 }, async (_, n) => await client.request('hang', { n }, { signal }))
+    const settled = Promise.allSettled(hanging)
+    while (serverSignals.size < 500) await new Promise((r) => setTimeout(r, 10))
+    expect(getEventListeners(signal, 'abort')).toHaveLength(1)
+    controller.abort()
+    const results = await settled
+    expect(results.every((r) => r.status === 'rejected' && r.reason instanceof AbortedError && /hang was cancelled/.test(r.reason.message))).toBe(true)
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0)
+    await new Promise((r) => setTimeout(r, 100))
+    expect([...serverSignals.values()].every((s) => s.aborted)).toBe(true)
+    // the peer still works, with a fresh signal
+    expect(await client.request('quick', { n: 7 }, { signal: new AbortController().signal })).toBe(7)
   })
 
   it('serves at most maxConcurrentHandlers at once and stops reading beyond that', async () => {

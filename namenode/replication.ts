@@ -50,6 +50,8 @@ export interface ReplicationInit {
 
 /** A sweep costs O(blocks) (about 0.4 s per million here): one starts at most this often, however often rounds run. */
 const MIN_SWEEP_GAP_MS = 1_000
+/** While a datanode retires and its copies land, a sweep recounts what is left to move at most this long after the last one ended. */
+export const DECOMMISSION_SWEEP_GAP_MS = 10_000
 /** repairPriority's 0-2 for copies; trims and moves to another rack come last. */
 const PRIORITIES = 4
 const TRIM_PRIORITY = 3
@@ -137,6 +139,7 @@ export class ReplicationMonitor {
   onNudge: (() => void) | undefined
   private sweep: Sweep | undefined
   private lastSweepStartMs = Number.NEGATIVE_INFINITY
+  private lastSweepEndMs = Number.NEGATIVE_INFINITY
   private sweepWanted = true
   private countedMs = Number.NEGATIVE_INFINITY
   private lastStates = new Map<number, string>()
@@ -215,8 +218,15 @@ export class ReplicationMonitor {
         this.moves.delete(key)
         this.orderDelete(mh, move.from)
       }
-      // what is left to move off a retiring datanode is counted by sweeps only
-      if (this.toMove.size > 0) this.sweepWanted = true
+      // What is left to move off a retiring datanode is counted by sweeps
+      // only. Not a sweep per landed copy: with a million blocks those ran
+      // back to back for the whole decommission. One when no known work is
+      // left (to find what the backlog could not hold, or to conclude), and
+      // otherwise now and then, so the figure users watch moves.
+      if (this.toMove.size > 0 && ((this.pending.size === 0 && this.waiting === 0) ||
+          this.state.clock() - this.lastSweepEndMs >= DECOMMISSION_SWEEP_GAP_MS)) {
+        this.sweepWanted = true
+      }
     }
     this.touch(mh)
   }
@@ -347,6 +357,7 @@ export class ReplicationMonitor {
       })
       if (done) {
         this.sweep = undefined
+        this.lastSweepEndMs = now
         // a rescan asked for while it ran (a datanode changed, a block report came) may have changed what it already passed
         this.updateRetiring(sweep.toMove, !this.sweepWanted)
       }

@@ -4,15 +4,18 @@
  * registry and metadata store, driven by a fake clock in this process (no
  * network: what is measured is the namenode's own work per round).
  *
- * Two scenes, each round timed: the periodic sweep of a healthy cluster,
- * and the rounds after one of four datanodes dies (a quarter of the blocks
- * lose a copy), with every copy the monitor orders landing before the next
- * round, as fast as the datanodes could make them.
+ * Three scenes, each round timed: the periodic sweep of a healthy cluster,
+ * the rounds after one of four datanodes dies (a quarter of the blocks
+ * lose a copy), and the rounds while one of them is decommissioned (three
+ * quarters of the blocks need a copy elsewhere), with every copy the
+ * monitor orders landing before the next round, as fast as the datanodes
+ * could make them.
  */
 import { randomFillSync } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { ReplicationMonitor } from '../../namenode/replication.ts'
+import type { NamenodeState } from '../../namenode/state.ts'
 import { offlineState } from '../../test/helpers/namenode-state.ts'
 import { formatSpread, spread } from '../lib/stats.ts'
 import type { Spread } from '../lib/stats.ts'
@@ -25,6 +28,9 @@ const BLOCK_SIZE = 256 * 1024
 const REPAIR_ROUNDS = 200
 /** What the namenode's nudge waits between rounds while copies land or a sweep runs. */
 const ROUND_GAP_MS = 20
+/** Rounds timed while a datanode retires, and the time between them (copies land in between). */
+const RETIRE_ROUNDS = 200
+const RETIRE_GAP_MS = 100
 
 interface Sample {
   sweepMaxMs: number
@@ -34,6 +40,9 @@ interface Sample {
   repairMedianMs: number
   repairTotalMs: number
   copies: number
+  retireTotalMs: number
+  retireSweepingShare: number
+  retireCopies: number
 }
 
 export const namenodeRoundsSuite: Suite = {
@@ -55,45 +64,36 @@ async function run (ctx: SuiteContext): Promise<string[]> {
     head: ['scene', 'longest round', 'median round', 'all rounds', 'rounds'],
     rows: [
       ['periodic sweep (healthy cluster)', ms((s) => s.sweepMaxMs), '', ms((s) => s.sweepTotalMs), formatSpread(pick((s) => s.sweepRounds), 0)],
-      [`after a datanode dies (${REPAIR_ROUNDS} rounds)`, ms((s) => s.repairMaxMs), ms((s) => s.repairMedianMs, 2), ms((s) => s.repairTotalMs), String(REPAIR_ROUNDS)]
+      [`after a datanode dies (${REPAIR_ROUNDS} rounds)`, ms((s) => s.repairMaxMs), ms((s) => s.repairMedianMs, 2), ms((s) => s.repairTotalMs), String(REPAIR_ROUNDS)],
+      [`decommissioning a datanode (${RETIRE_ROUNDS} rounds, ${RETIRE_GAP_MS} ms apart)`, '', '', ms((s) => s.retireTotalMs), String(RETIRE_ROUNDS)]
     ],
     notes: [
       'median (min-max) over runs; a round holds the namenode\'s event loop for its whole length (heartbeats, puts and reads wait)',
-      `copies ordered in the ${REPAIR_ROUNDS} repair rounds: ${formatSpread(pick((s) => s.copies), 0)} (16 transfers per datanode at once, each landing before the next round)`
+      `copies ordered in the ${REPAIR_ROUNDS} repair rounds: ${formatSpread(pick((s) => s.copies), 0)} (16 transfers per datanode at once, each landing before the next round)`,
+      `decommissioning: ${formatSpread(pick((s) => s.retireCopies), 0)} copies ordered, rounds with a sweep under way ${formatSpread(pick((s) => 100 * s.retireSweepingShare), 0, '%')}`
     ]
   }))
   return [`longest round ${pick((s) => s.sweepMaxMs).median.toFixed(0)} ms in a sweep of ${BLOCKS.toLocaleString('en-US')} blocks, ${pick((s) => s.repairMaxMs).median.toFixed(0)} ms (median ${pick((s) => s.repairMedianMs).median.toFixed(2)} ms) while repairing a dead datanode's blocks`]
 }
 
 async function scene (parent: string): Promise<Sample> {
+  return { ...await sweepAndRepair(parent), ...await decommission(parent) }
+}
+
+async function sweepAndRepair (parent: string): Promise<Omit<Sample, 'retireTotalMs' | 'retireSweepingShare' | 'retireCopies'>> {
   const dir = await mkdtemp(path.join(parent, 'nn-'))
   let now = 1_000_000
   const clock = (): number => now
   const state = offlineState(dir, clock)
   try {
-    const datanodes = ['a', 'b', 'c', 'd'].map((id) => state.registry.register({
-      datanode: { id, addrs: [`/ip4/127.0.0.1/tcp/1/p2p/${id}`] },
-      version: 'bench',
-      capacityBytes: 1e15,
-      availableBytes: 1e15,
-      usedBytes: 0,
-      blocks: 0
-    }).record.index)
+    const datanodes = registerFour(state)
     const beat = (alive: number[]): void => {
       for (const i of alive) {
         const r = state.registry.at(i)
         if (r !== undefined) state.registry.heartbeat(r.id, r.usage, 0)
       }
     }
-    const digests = new Uint8Array(BLOCKS * 34)
-    randomFillSync(digests)
-    for (let i = 0; i < BLOCKS; i++) {
-      const mh = digests.subarray(i * 34, i * 34 + 34)
-      mh[0] = 0x12
-      mh[1] = 0x20
-      for (let r = 0; r < 3; r++) state.blocks.addReplica(mh, BLOCK_SIZE, datanodes[(i + r) % 4] as number)
-      state.blocks.setWant(mh, 3)
-    }
+    fillBlocks(state, datanodes)
     const monitor = new ReplicationMonitor(state)
     const timed = (): number => {
       const started = performance.now()
@@ -117,18 +117,7 @@ async function scene (parent: string): Promise<Sample> {
     let copies = 0
     for (let round = 0; round < REPAIR_ROUNDS; round++) {
       repair.push(timed())
-      for (const source of alive) {
-        for (const order of monitor.takeCommands(source)) {
-          if (order.kind !== 'replicate') continue
-          for (const target of order.targets) {
-            const index = state.registry.get(target.id)?.index
-            if (index === undefined) continue
-            state.blocks.addReplica(order.cid.multihash.bytes, BLOCK_SIZE, index)
-            monitor.replicaAdded(order.cid.multihash.bytes, index)
-            copies++
-          }
-        }
-      }
+      copies += landOrders(state, monitor, alive)
       now += ROUND_GAP_MS
       beat(alive)
     }
@@ -145,4 +134,82 @@ async function scene (parent: string): Promise<Sample> {
     state.store.close()
     await rm(dir, { recursive: true, force: true })
   }
+}
+
+/** One of four datanodes retires: the rounds while its blocks get copies elsewhere. */
+async function decommission (parent: string): Promise<Pick<Sample, 'retireTotalMs' | 'retireSweepingShare' | 'retireCopies'>> {
+  const dir = await mkdtemp(path.join(parent, 'nn-'))
+  let now = 1_000_000
+  const state = offlineState(dir, () => now)
+  try {
+    const datanodes = registerFour(state)
+    fillBlocks(state, datanodes)
+    const monitor = new ReplicationMonitor(state)
+    while (!monitor.settled) monitor.tick(true)
+    const retiring = state.registry.at(datanodes[3] as number)
+    if (retiring === undefined) throw new Error('no datanode to retire')
+    state.registry.setAdmin(retiring, 'decommissioning')
+    monitor.rescan()
+    let totalMs = 0
+    let sweeping = 0
+    let copies = 0
+    for (let round = 0; round < RETIRE_ROUNDS; round++) {
+      const started = performance.now()
+      monitor.tick(true)
+      totalMs += performance.now() - started
+      if (monitor.lastRound.swept > 0) sweeping++
+      copies += landOrders(state, monitor, datanodes)
+      now += RETIRE_GAP_MS
+      for (const i of datanodes) {
+        const r = state.registry.at(i)
+        if (r !== undefined) state.registry.heartbeat(r.id, r.usage, 0)
+      }
+    }
+    return { retireTotalMs: totalMs, retireSweepingShare: sweeping / RETIRE_ROUNDS, retireCopies: copies }
+  } finally {
+    state.store.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+function registerFour (state: NamenodeState): number[] {
+  return ['a', 'b', 'c', 'd'].map((id) => state.registry.register({
+    datanode: { id, addrs: [`/ip4/127.0.0.1/tcp/1/p2p/${id}`] },
+    version: 'bench',
+    capacityBytes: 1e15,
+    availableBytes: 1e15,
+    usedBytes: 0,
+    blocks: 0
+  }).record.index)
+}
+
+/** BLOCKS random blocks, 3 copies each spread round the four datanodes, all pinned. */
+function fillBlocks (state: NamenodeState, datanodes: number[]): void {
+  const digests = new Uint8Array(BLOCKS * 34)
+  randomFillSync(digests)
+  for (let i = 0; i < BLOCKS; i++) {
+    const mh = digests.subarray(i * 34, i * 34 + 34)
+    mh[0] = 0x12
+    mh[1] = 0x20
+    for (let r = 0; r < 3; r++) state.blocks.addReplica(mh, BLOCK_SIZE, datanodes[(i + r) % 4] as number)
+    state.blocks.setWant(mh, 3)
+  }
+}
+
+/** Every copy the monitor ordered of `sources` lands at once. Returns how many. */
+function landOrders (state: NamenodeState, monitor: ReplicationMonitor, sources: number[]): number {
+  let copies = 0
+  for (const source of sources) {
+    for (const order of monitor.takeCommands(source)) {
+      if (order.kind !== 'replicate') continue
+      for (const target of order.targets) {
+        const index = state.registry.get(target.id)?.index
+        if (index === undefined) continue
+        state.blocks.addReplica(order.cid.multihash.bytes, BLOCK_SIZE, index)
+        monitor.replicaAdded(order.cid.multihash.bytes, index)
+        copies++
+      }
+    }
+  }
+  return copies
 }

@@ -55,7 +55,7 @@ export function adminHandlers (deps: AdminDeps): Handlers {
       return { id: record.id, admin: record.admin, blocksToMove: 0 }
     },
 
-    'nn.gc': (raw: unknown): GcResult => collectGarbage(deps, { dryRun: asObject(raw).dryRun === true }),
+    'nn.gc': async (raw: unknown): Promise<GcResult> => await collectGarbage(deps, { dryRun: asObject(raw).dryRun === true }),
 
     'nn.balance': (raw: unknown): BalanceResult => {
       const p = asObject(raw)

@@ -1,10 +1,13 @@
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { SafeModeError } from '../core/index.ts'
 import type { GcParams, GcResult } from '../core/index.ts'
 import type { Leases } from './leases.ts'
-import { recomputeWants } from './pins.ts'
 import type { ReplicationMonitor } from './replication.ts'
 import type { SafeMode } from './safe-mode.ts'
+import type { BlockInfo } from './block-index.ts'
+import { keptCopy } from './block-table-hash.ts'
 import type { NamenodeState } from './state.ts'
+import { WantRecount } from './want-recount.ts'
 
 export interface GcDeps {
   state: NamenodeState
@@ -13,51 +16,109 @@ export interface GcDeps {
   safeMode: SafeMode
   /** Blocks the namenode first heard of less than this ago are kept. */
   graceMs: number
+  /**
+   * How long gc holds the event loop at most before it lets the namenode
+   * serve everyone else for a turn. Default GC_SLICE_MS.
+   */
+  sliceMs?: number
+  /** Blocks between looks at the clock (tests set it low to force many slices). Default 1,000. */
+  checkEvery?: number
 }
+
+/** gc at a million blocks took seconds with the event loop held; heartbeats, puts and reads must not wait that long. */
+export const GC_SLICE_MS = 20
+
+/** A gc asked for while one runs waits for it, then runs itself (it may see pins the first did not). */
+const running = new WeakMap<NamenodeState, Promise<unknown>>()
 
 /**
  * Deletes what no pin reaches. Never a block a pin reaches (want > 0), one a
  * put in progress wrote (its lease), or one newer than the grace period;
  * and datanodes keep any block re-sent to them lately, whatever the order
  * of messages. Also forgets index entries of DAG nodes no pin reaches.
+ *
+ * Works in slices with the event loop free between them. Pins may come
+ * and go meanwhile: each block is checked again, in the same turn as it is
+ * condemned, so one a new pin reaches (or a new put re-sent) is kept.
  */
-export function collectGarbage (deps: GcDeps, params: GcParams): GcResult {
+export async function collectGarbage (deps: GcDeps, params: GcParams): Promise<GcResult> {
+  const before = running.get(deps.state)
+  const run = (async () => {
+    await before?.catch(() => {})
+    return await collect(deps, params)
+  })()
+  running.set(deps.state, run)
+  try {
+    return await run
+  } finally {
+    if (running.get(deps.state) === run) running.delete(deps.state)
+  }
+}
+
+async function collect (deps: GcDeps, params: GcParams): Promise<GcResult> {
   const { state, monitor, leases } = deps
-  if (deps.safeMode.active) {
-    throw new SafeModeError('the namenode is in safe mode; gc waits until every datanode has reported', {
-      hint: 'cairn report shows safe mode; try again once it has ended'
-    })
-  }
+  const every = deps.checkEvery ?? 1_000
+  const slice = new Slice(deps.sliceMs ?? GC_SLICE_MS)
+  throwIfSafeMode(deps)
   // a pin or name let go may have left wants too high: count them right first
-  if (state.wantsStale) {
-    recomputeWants(state)
-    // wants fell and entries went: the monitor counts and trims from a scan of every block
-    monitor.rescan()
-  }
+  await recountWants(state, monitor, slice, every)
+  throwIfSafeMode(deps)
+
   const freshAfterSec = Math.floor((state.clock() - deps.graceMs) / 1000)
-  const result: GcResult = { blocks: 0, bytes: 0, copies: 0, protected: 0 }
-  const doomed: Array<{ mh: Uint8Array, holders: number[] }> = []
-  state.blocks.forEach((mh, info) => {
-    if (info.want > 0 || info.replicas.length === 0) return
-    if (info.firstSeenSec > freshAfterSec || leases.protects(mh)) {
-      result.protected++
-      return
-    }
+  /** The live datanodes holding a block gc may delete, or undefined when it must stay. */
+  const doomedHolders = (mh: Uint8Array, info: BlockInfo): number[] | 'protected' | undefined => {
+    if (info.want > 0 || info.replicas.length === 0) return undefined
+    if (info.firstSeenSec > freshAfterSec || leases.protects(mh)) return 'protected'
     const holders = info.replicas.filter((d) => {
       const record = state.registry.at(d)
       return record !== undefined && state.registry.stateOf(record) !== 'dead'
     })
-    if (holders.length === 0) return
+    return holders.length === 0 ? undefined : holders
+  }
+
+  // keyed: a sweep visits an entry again when the table grows under it
+  const doomed = new Map<string, { mh: Uint8Array, size: number, copies: number }>()
+  const kept = new Set<string>()
+  const sweep = state.blocks.sweep()
+  try {
+    while (!sweep.step(every, (mh, info) => {
+      const holders = doomedHolders(mh, info)
+      if (holders === undefined) return
+      const key = Buffer.from(mh).toString('latin1')
+      if (holders === 'protected') kept.add(key)
+      else doomed.set(key, { mh: keptCopy(mh), size: info.size, copies: holders.length })
+    })) await slice.maybeYield()
+  } finally {
+    sweep.close()
+  }
+  const result: GcResult = { blocks: 0, bytes: 0, copies: 0, protected: kept.size }
+  if (params.dryRun === true) {
+    for (const { size, copies } of doomed.values()) {
+      result.blocks++
+      result.bytes += size
+      result.copies += copies
+    }
+    return result
+  }
+
+  let n = 0
+  for (const { mh } of doomed.values()) {
+    if (++n % every === 0) await slice.maybeYield()
+    // as it is now: a pin, a put or a datanode's death may have come since the walk
+    const info = state.blocks.get(mh)
+    const holders = info === undefined ? undefined : doomedHolders(mh, info)
+    if (info === undefined || holders === undefined) continue
+    if (holders === 'protected') {
+      result.protected++
+      continue
+    }
+    monitor.condemn(mh, holders)
     result.blocks++
     result.bytes += info.size
     result.copies += holders.length
-    doomed.push({ mh: Uint8Array.from(mh), holders })
-  })
-  if (params.dryRun === true) return result
+  }
 
-  for (const { mh, holders } of doomed) monitor.condemn(mh, holders)
-
-  // DAG index entries of nodes no pin reaches
+  // DAG index entries of nodes no pin reaches (far fewer than blocks: leaves are not indexed), in one turn
   const reachable = new Set<string>()
   for (const pin of state.pins.values()) for (const key of state.dag.reach(pin.root).blocks.keys()) reachable.add(key)
   const unreachable = state.dag.keys().filter((key) => !reachable.has(key) && !leases.protects(Buffer.from(key, 'base64url')))
@@ -67,4 +128,52 @@ export function collectGarbage (deps: GcDeps, params: GcParams): GcResult {
   }
   state.log.info(`gc: deleting ${result.blocks} unpinned blocks (${result.copies} copies, ${result.bytes} bytes); ${result.protected} kept for puts in progress; forgot ${unreachable.length} index entries`)
   return result
+}
+
+function throwIfSafeMode (deps: GcDeps): void {
+  if (deps.safeMode.active) {
+    throw new SafeModeError('the namenode is in safe mode; gc waits until every datanode has reported', {
+      hint: 'cairn report shows safe mode; try again once it has ended'
+    })
+  }
+}
+
+/**
+ * Brings wants up to date before gc decides anything: steps the recount
+ * under way (the service's monitor rounds step the same one; whoever ends
+ * it finishes it) or starts one, a slice a turn. Again if a pin was let go
+ * meanwhile, a few times at most: wants that stay too high only keep
+ * blocks, never lose them.
+ */
+async function recountWants (state: NamenodeState, monitor: ReplicationMonitor, slice: Slice, every: number): Promise<void> {
+  for (let pass = 0; pass < 3 && (state.wantsStale || state.recount !== undefined); pass++) {
+    if (state.recount === undefined) state.recount = new WantRecount(state)
+    const recount = state.recount
+    while (state.recount === recount) {
+      if (recount.step(every)) {
+        recount.finish()
+        state.recount = undefined
+        // wants fell and entries went: the monitor counts and trims from a sweep
+        monitor.rescan()
+        break
+      }
+      await slice.maybeYield()
+    }
+  }
+}
+
+/** Lets the event loop run once `ms` have passed since it last did. */
+class Slice {
+  private readonly ms: number
+  private startedMs = performance.now()
+
+  constructor (ms: number) {
+    this.ms = ms
+  }
+
+  async maybeYield (): Promise<void> {
+    if (performance.now() - this.startedMs < this.ms) return
+    await nextTurn()
+    this.startedMs = performance.now()
+  }
 }

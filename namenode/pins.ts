@@ -109,7 +109,7 @@ export function removePin (state: NamenodeState, root: CID): PinInfo {
  * much, never too little.
  */
 export function recomputeWants (state: NamenodeState): void {
-  // all at once (startup, gc): one the service was walking in slices is dropped, as this one supersedes it
+  // all at once (startup, before anything is served): one walked in slices is dropped, as this one supersedes it
   state.recount?.abort()
   state.recount = undefined
   const recount = new WantRecount(state)

@@ -14,7 +14,10 @@
 import { randomFillSync } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import path from 'node:path'
+import { collectGarbage } from '../../namenode/gc.ts'
+import { Leases } from '../../namenode/leases.ts'
 import { ReplicationMonitor } from '../../namenode/replication.ts'
+import { SafeMode } from '../../namenode/safe-mode.ts'
 import type { NamenodeState } from '../../namenode/state.ts'
 import { offlineState } from '../../test/helpers/namenode-state.ts'
 import { formatSpread, spread } from '../lib/stats.ts'
@@ -43,6 +46,9 @@ interface Sample {
   retireTotalMs: number
   retireSweepingShare: number
   retireCopies: number
+  gcMs: number
+  gcLongestHoldMs: number
+  gcBlocks: number
 }
 
 export const namenodeRoundsSuite: Suite = {
@@ -65,22 +71,24 @@ async function run (ctx: SuiteContext): Promise<string[]> {
     rows: [
       ['periodic sweep (healthy cluster)', ms((s) => s.sweepMaxMs), '', ms((s) => s.sweepTotalMs), formatSpread(pick((s) => s.sweepRounds), 0)],
       [`after a datanode dies (${REPAIR_ROUNDS} rounds)`, ms((s) => s.repairMaxMs), ms((s) => s.repairMedianMs, 2), ms((s) => s.repairTotalMs), String(REPAIR_ROUNDS)],
-      [`decommissioning a datanode (${RETIRE_ROUNDS} rounds, ${RETIRE_GAP_MS} ms apart)`, '', '', ms((s) => s.retireTotalMs), String(RETIRE_ROUNDS)]
+      [`decommissioning a datanode (${RETIRE_ROUNDS} rounds, ${RETIRE_GAP_MS} ms apart)`, '', '', ms((s) => s.retireTotalMs), String(RETIRE_ROUNDS)],
+      ['gc, half the blocks unpinned (longest hold of the event loop)', ms((s) => s.gcLongestHoldMs), '', ms((s) => s.gcMs), '']
     ],
     notes: [
       'median (min-max) over runs; a round holds the namenode\'s event loop for its whole length (heartbeats, puts and reads wait)',
       `copies ordered in the ${REPAIR_ROUNDS} repair rounds: ${formatSpread(pick((s) => s.copies), 0)} (16 transfers per datanode at once, each landing before the next round)`,
-      `decommissioning: ${formatSpread(pick((s) => s.retireCopies), 0)} copies ordered, rounds with a sweep under way ${formatSpread(pick((s) => 100 * s.retireSweepingShare), 0, '%')}`
+      `decommissioning: ${formatSpread(pick((s) => s.retireCopies), 0)} copies ordered, rounds with a sweep under way ${formatSpread(pick((s) => 100 * s.retireSweepingShare), 0, '%')}`,
+      `gc: ${formatSpread(pick((s) => s.gcBlocks), 0)} blocks condemned; the hold is the longest gap between 1 ms timer ticks while it ran`
     ]
   }))
   return [`longest round ${pick((s) => s.sweepMaxMs).median.toFixed(0)} ms in a sweep of ${BLOCKS.toLocaleString('en-US')} blocks, ${pick((s) => s.repairMaxMs).median.toFixed(0)} ms (median ${pick((s) => s.repairMedianMs).median.toFixed(2)} ms) while repairing a dead datanode's blocks`]
 }
 
 async function scene (parent: string): Promise<Sample> {
-  return { ...await sweepAndRepair(parent), ...await decommission(parent) }
+  return { ...await sweepAndRepair(parent), ...await decommission(parent), ...await gc(parent) }
 }
 
-async function sweepAndRepair (parent: string): Promise<Omit<Sample, 'retireTotalMs' | 'retireSweepingShare' | 'retireCopies'>> {
+async function sweepAndRepair (parent: string): Promise<Pick<Sample, 'sweepMaxMs' | 'sweepTotalMs' | 'sweepRounds' | 'repairMaxMs' | 'repairMedianMs' | 'repairTotalMs' | 'copies'>> {
   const dir = await mkdtemp(path.join(parent, 'nn-'))
   let now = 1_000_000
   const clock = (): number => now
@@ -212,4 +220,45 @@ function landOrders (state: NamenodeState, monitor: ReplicationMonitor, sources:
     }
   }
   return copies
+}
+
+/** gc of a namenode where half the blocks are no longer pinned, timed with the event loop watched. */
+async function gc (parent: string): Promise<Pick<Sample, 'gcMs' | 'gcLongestHoldMs' | 'gcBlocks'>> {
+  const dir = await mkdtemp(path.join(parent, 'nn-'))
+  let now = 1_000_000
+  const state = offlineState(dir, () => now)
+  try {
+    const datanodes = registerFour(state)
+    fillBlocks(state, datanodes)
+    // half the blocks lose their pin (setWant is not allowed inside forEach)
+    const unpinned: Uint8Array[] = []
+    let i = 0
+    state.blocks.forEach((mh) => { if (i++ % 2 === 0) unpinned.push(Uint8Array.from(mh)) })
+    for (const mh of unpinned) state.blocks.setWant(mh, 0)
+    now += 3_600_000
+    for (const index of datanodes) {
+      const r = state.registry.at(index)
+      if (r !== undefined) state.registry.heartbeat(r.id, r.usage, 0)
+    }
+    const monitor = new ReplicationMonitor(state)
+    const safeMode = new SafeMode()
+    safeMode.leave()
+    let longest = 0
+    let last = performance.now()
+    const watch = setInterval(() => {
+      const t = performance.now()
+      longest = Math.max(longest, t - last)
+      last = t
+    }, 1)
+    const started = performance.now()
+    last = started
+    const result = await collectGarbage({ state, monitor, leases: new Leases(() => now), safeMode, graceMs: 600_000 }, {})
+    const gcMs = performance.now() - started
+    clearInterval(watch)
+    longest = Math.max(longest, performance.now() - last)
+    return { gcMs, gcLongestHoldMs: longest, gcBlocks: result.blocks }
+  } finally {
+    state.store.close()
+    await rm(dir, { recursive: true, force: true })
+  }
 }

@@ -51,6 +51,8 @@ export interface ReplicationInit {
 
 /** A sweep costs O(blocks) (about 0.4 s per million here): one starts at most this often, however often rounds run. */
 const MIN_SWEEP_GAP_MS = 1_000
+/** Blocks named in one reply's commands, at most (deletes come 1,024 to a command). */
+export const MAX_CIDS_PER_REPLY = 8_192
 /** While a datanode retires and its copies land, a sweep recounts what is left to move at most this long after the last one ended. */
 export const DECOMMISSION_SWEEP_GAP_MS = 10_000
 /** repairPriority's 0-2 for copies; trims and moves to another rack come last. */
@@ -289,7 +291,18 @@ export class ReplicationMonitor {
   takeCommands (datanode: number): DatanodeCommand[] {
     const queue = this.outbox.get(datanode)
     if (queue === undefined || queue.length === 0) return []
-    const taken = queue.splice(0, this.maxCommands)
+    // gc can queue deletes for every block a datanode holds: a reply carrying
+    // them all would hold the namenode while it encodes them. The datanode
+    // asks again as it reports each batch deleted.
+    let n = 0
+    let cids = 0
+    for (const command of queue) {
+      const size = command.kind === 'delete' ? command.cids.length : 1
+      if (n === this.maxCommands || (n > 0 && cids + size > MAX_CIDS_PER_REPLY)) break
+      cids += size
+      n++
+    }
+    const taken = queue.splice(0, n)
     if (queue.length === 0) this.outbox.delete(datanode)
     return taken
   }

@@ -4,11 +4,12 @@ import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
+import * as Digest from 'multiformats/hashes/digest'
 import { sha256 } from 'multiformats/hashes/sha2'
 import type { DatanodeCommand } from '../../core/index.ts'
 import { classify } from '../../namenode/health.ts'
 import type { HealthCounts } from '../../namenode/replication.ts'
-import { DECOMMISSION_SWEEP_GAP_MS, ReplicationMonitor } from '../../namenode/replication.ts'
+import { DECOMMISSION_SWEEP_GAP_MS, MAX_CIDS_PER_REPLY, ReplicationMonitor } from '../../namenode/replication.ts'
 import { FLAG_CORRUPT_SEEN, copiesOf } from '../../namenode/state.ts'
 import type { NamenodeState } from '../../namenode/state.ts'
 import { prng } from '../helpers/data.ts'
@@ -167,6 +168,23 @@ describe('replication monitor', () => {
     beat(a, b)
     monitor.tick(true)
     expect(commands(a)).toHaveLength(2) // the first two timed out and go again (or others take their place)
+  })
+
+  it('hands out a datanode\'s queued deletes a bounded batch per reply, each exactly once', async () => {
+    const a = register('a')
+    const blocks = await Promise.all(Array.from({ length: 20_000 }, async (_, i) => await block(i)))
+    for (const mh of blocks) monitor.condemn(mh, [a])
+    const seen = new Set<string>()
+    let replies = 0
+    for (let batch = commands(a); batch.length > 0; batch = commands(a)) {
+      replies++
+      const cids = batch.flatMap((c) => (c.kind === 'delete' ? c.cids : []))
+      expect(cids.length).toBeLessThanOrEqual(MAX_CIDS_PER_REPLY)
+      for (const cid of cids) seen.add(cid.toString())
+    }
+    expect(seen.size).toBe(20_000)
+    expect(replies).toBe(Math.ceil(20_000 / MAX_CIDS_PER_REPLY))
+    expect(seen.has(CID.createV1(raw.code, Digest.decode(Uint8Array.from(blocks[7]!))).toString())).toBe(true)
   })
 
   it('trims an over-replicated block from the fullest datanode, keeping enough copies', async () => {

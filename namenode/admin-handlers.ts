@@ -57,14 +57,14 @@ export function adminHandlers (deps: AdminDeps): Handlers {
 
     'nn.gc': async (raw: unknown): Promise<GcResult> => await collectGarbage(deps, { dryRun: asObject(raw).dryRun === true }),
 
-    'nn.balance': (raw: unknown): BalanceResult => {
+    'nn.balance': async (raw: unknown): Promise<BalanceResult> => {
       const p = asObject(raw)
       const thresholdPercent = p.thresholdPercent === undefined ? 10 : Number(p.thresholdPercent)
       if (!Number.isFinite(thresholdPercent) || thresholdPercent < 0 || thresholdPercent > 100) {
         throw new InvalidArgumentError('thresholdPercent must be from 0 to 100')
       }
       const maxBytes = p.maxBytes === undefined ? undefined : asInteger(p.maxBytes, 'maxBytes', 1)
-      return planBalance(state, monitor, { thresholdPercent, ...(maxBytes === undefined ? {} : { maxBytes }) }, safeMode.active)
+      return await planBalance(state, monitor, { thresholdPercent, ...(maxBytes === undefined ? {} : { maxBytes }) }, safeMode.active)
     },
 
     'nn.safemode': (raw: unknown): SafeModeStatus => {

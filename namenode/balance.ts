@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { SafeModeError } from '../core/index.ts'
 import type { BalanceParams, BalanceResult } from '../core/index.ts'
 import type { DatanodeRecord } from './registry.ts'
@@ -10,7 +11,21 @@ import type { NamenodeState } from './state.ts'
  * cluster's mean (HDFS's balancer rule). A move copies the block to the
  * target first and deletes the old copy only once the new one is reported.
  */
-export function planBalance (state: NamenodeState, monitor: ReplicationMonitor, params: BalanceParams, safeMode: boolean): BalanceResult {
+export interface BalanceOptions {
+  /** How long planning holds the event loop at most before a turn for everyone else. Default 20 ms. */
+  sliceMs?: number
+  /** Blocks between looks at the clock. Default 1,000. */
+  checkEvery?: number
+}
+
+/**
+ * One round of planning. Looks at blocks only until nothing more can be
+ * planned this round (every source is within the threshold or has no
+ * transfer slot left, or maxBytes is reached): a round plans a few dozen
+ * moves, and a pass over a million blocks per source held the namenode
+ * for seconds. A pass that must go far goes in slices.
+ */
+export async function planBalance (state: NamenodeState, monitor: ReplicationMonitor, params: BalanceParams, safeMode: boolean, options: BalanceOptions = {}): Promise<BalanceResult> {
   if (safeMode) {
     throw new SafeModeError('the namenode is in safe mode; balancing waits until every datanode has reported', {
       hint: 'cairn report shows safe mode; try again once it has ended'
@@ -32,22 +47,37 @@ export function planBalance (state: NamenodeState, monitor: ReplicationMonitor, 
   // a target takes a block only while it stays at or below the mean: no ping-pong
   const roomFor = (t: DatanodeRecord, bytes: number): boolean => ((used.get(t.index) ?? 0) + bytes) * 100 / t.usage.capacityBytes <= mean
 
-  for (const source of sources) {
-    state.blocks.forEach((mh, info) => {
-      if (result.bytes >= maxBytes || util(source) <= mean + threshold) return
-      if (info.want === 0 || !info.replicas.includes(source.index)) return
+  const sourceDone = (source: DatanodeRecord): boolean => util(source) <= mean + threshold || !monitor.hasFreeSlot(source.index)
+  const roundDone = (): boolean => result.bytes >= maxBytes || sources.every(sourceDone) || !targets.some((t) => monitor.hasFreeSlot(t.index))
+  const sliceMs = options.sliceMs ?? 20
+  const every = options.checkEvery ?? 1_000
+  const sweep = state.blocks.sweep()
+  try {
+    let sliceStart = performance.now()
+    while (!roundDone() && !sweep.step(every, (mh, info) => {
+      if (result.bytes >= maxBytes || info.want === 0) return
       const racks = new Set(info.replicas.map((d) => state.registry.at(d)?.rack))
-      const target = targets.find((t) => roomFor(t, info.size) &&
-        !info.replicas.includes(t.index) &&
-        // keep rack spread: the target's rack is new to the block, or the source's rack keeps another copy
-        (t.rack === source.rack || !racks.has(t.rack) || info.replicas.filter((d) => state.registry.at(d)?.rack === source.rack).length > 1))
-      if (target === undefined) return
-      if (!monitor.planMove(mh, source.index, target.index)) return
-      used.set(source.index, (used.get(source.index) ?? 0) - info.size)
-      used.set(target.index, (used.get(target.index) ?? 0) + info.size)
-      result.planned++
-      result.bytes += info.size
-    })
+      // fullest source first, one move per block
+      for (const source of sources) {
+        if (!info.replicas.includes(source.index) || sourceDone(source)) continue
+        const target = targets.find((t) => roomFor(t, info.size) &&
+          !info.replicas.includes(t.index) &&
+          // keep rack spread: the target's rack is new to the block, or the source's rack keeps another copy
+          (t.rack === source.rack || !racks.has(t.rack) || info.replicas.filter((d) => state.registry.at(d)?.rack === source.rack).length > 1))
+        if (target === undefined || !monitor.planMove(mh, source.index, target.index)) continue
+        used.set(source.index, (used.get(source.index) ?? 0) - info.size)
+        used.set(target.index, (used.get(target.index) ?? 0) + info.size)
+        result.planned++
+        result.bytes += info.size
+        return
+      }
+    })) {
+      if (performance.now() - sliceStart < sliceMs) continue
+      await nextTurn()
+      sliceStart = performance.now()
+    }
+  } finally {
+    sweep.close()
   }
   result.inFlight = monitor.movesInFlight
   // nothing more can move (block granularity, racks, room): as balanced as it gets

@@ -581,6 +581,11 @@ export class ReplicationMonitor {
     this.outbox.set(datanode, queue)
   }
 
+  /** Whether the datanode can take part in one more transfer now. */
+  hasFreeSlot (datanode: number): boolean {
+    return !this.busy(datanode)
+  }
+
   private busy (datanode: number): boolean {
     return (this.load.get(datanode) ?? 0) >= this.maxTransfers
   }

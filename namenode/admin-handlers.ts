@@ -24,7 +24,7 @@ export interface AdminDeps {
 export function adminHandlers (deps: AdminDeps): Handlers {
   const { state, monitor, safeMode } = deps
   return {
-    'nn.fsck': (raw: unknown): FsckResult => {
+    'nn.fsck': async (raw: unknown): Promise<FsckResult> => {
       const p = asObject(raw)
       const params: FsckParams = { maxProblems: asInteger(p.maxProblems ?? 100, 'maxProblems', 0, 100_000) }
       if (p.maxBlocks !== undefined && p.maxBlocks !== null) params.maxBlocks = asInteger(p.maxBlocks, 'maxBlocks', 0, Number.MAX_SAFE_INTEGER)
@@ -32,7 +32,7 @@ export function adminHandlers (deps: AdminDeps): Handlers {
       if (p.root !== undefined && p.root !== null) params.root = asCid(p.root, 'root')
       const label = asOptionalString(p.label, 'label')
       if (label !== undefined) params.label = label
-      return fsck(state, params, safeMode.active)
+      return await fsck(state, params, safeMode.active)
     },
 
     'nn.decommission': (raw: unknown): DecommissionResult => {

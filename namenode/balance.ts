@@ -1,9 +1,10 @@
-import { setImmediate as nextTurn } from 'node:timers/promises'
 import { SafeModeError } from '../core/index.ts'
 import type { BalanceParams, BalanceResult } from '../core/index.ts'
 import type { DatanodeRecord } from './registry.ts'
 import type { ReplicationMonitor } from './replication.ts'
 import type { NamenodeState } from './state.ts'
+import { TimeSlice } from './time-slice.ts'
+import type { SliceOptions } from './time-slice.ts'
 
 /**
  * Moves copies from fuller datanodes to emptier ones until every datanode's
@@ -11,13 +12,6 @@ import type { NamenodeState } from './state.ts'
  * cluster's mean (HDFS's balancer rule). A move copies the block to the
  * target first and deletes the old copy only once the new one is reported.
  */
-export interface BalanceOptions {
-  /** How long planning holds the event loop at most before a turn for everyone else. Default 20 ms. */
-  sliceMs?: number
-  /** Blocks between looks at the clock. Default 1,000. */
-  checkEvery?: number
-}
-
 /**
  * One round of planning. Looks at blocks only until nothing more can be
  * planned this round (every source is within the threshold or has no
@@ -25,7 +19,7 @@ export interface BalanceOptions {
  * moves, and a pass over a million blocks per source held the namenode
  * for seconds. A pass that must go far goes in slices.
  */
-export async function planBalance (state: NamenodeState, monitor: ReplicationMonitor, params: BalanceParams, safeMode: boolean, options: BalanceOptions = {}): Promise<BalanceResult> {
+export async function planBalance (state: NamenodeState, monitor: ReplicationMonitor, params: BalanceParams, safeMode: boolean, options: SliceOptions = {}): Promise<BalanceResult> {
   if (safeMode) {
     throw new SafeModeError('the namenode is in safe mode; balancing waits until every datanode has reported', {
       hint: 'cairn report shows safe mode; try again once it has ended'
@@ -49,11 +43,10 @@ export async function planBalance (state: NamenodeState, monitor: ReplicationMon
 
   const sourceDone = (source: DatanodeRecord): boolean => util(source) <= mean + threshold || !monitor.hasFreeSlot(source.index)
   const roundDone = (): boolean => result.bytes >= maxBytes || sources.every(sourceDone) || !targets.some((t) => monitor.hasFreeSlot(t.index))
-  const sliceMs = options.sliceMs ?? 20
+  const slice = new TimeSlice(options.sliceMs)
   const every = options.checkEvery ?? 1_000
   const sweep = state.blocks.sweep()
   try {
-    let sliceStart = performance.now()
     while (!roundDone() && !sweep.step(every, (mh, info) => {
       if (result.bytes >= maxBytes || info.want === 0) return
       const racks = new Set(info.replicas.map((d) => state.registry.at(d)?.rack))
@@ -71,11 +64,7 @@ export async function planBalance (state: NamenodeState, monitor: ReplicationMon
         result.bytes += info.size
         return
       }
-    })) {
-      if (performance.now() - sliceStart < sliceMs) continue
-      await nextTurn()
-      sliceStart = performance.now()
-    }
+    })) await slice.maybeYield()
   } finally {
     sweep.close()
   }

@@ -6,6 +6,8 @@ import type { BlockHealth } from './health.ts'
 import { pinKey } from './pins.ts'
 import { FLAG_CORRUPT_SEEN, copiesOf, infoOf } from './state.ts'
 import type { NamenodeState } from './state.ts'
+import { TimeSlice } from './time-slice.ts'
+import type { SliceOptions } from './time-slice.ts'
 
 /**
  * Block-by-block health of pins, as HDFS fsck reports files: per pin and in
@@ -13,7 +15,10 @@ import type { NamenodeState } from './state.ts'
  * problem blocks with where their copies are. CORRUPT when any block has no
  * readable copy: data is lost until a datanode with it comes back.
  */
-export function fsck (state: NamenodeState, params: FsckParams, safeMode: boolean): FsckResult {
+export async function fsck (state: NamenodeState, params: FsckParams, safeMode: boolean, options: SliceOptions = {}): Promise<FsckResult> {
+  // every pinned block at a million blocks is seconds of work: in slices, the namenode serving others between them
+  const slice = new TimeSlice(options.sliceMs)
+  const every = options.checkEvery ?? 1_000
   const maxProblems = params.maxProblems ?? 100
   const racks = new Set(state.registry.writable().map((r) => r.rack).filter((r) => r !== undefined)).size
   const chosen = choosePins(state, params)
@@ -28,8 +33,8 @@ export function fsck (state: NamenodeState, params: FsckParams, safeMode: boolea
   for (const pin of pins) {
     const counts = emptyCounts()
     // a walk cut short by the budget still cost what it walked
-    const reach = budget > 0 ? state.dag.reach(pin.root, budget + 1) : undefined
-    budget -= reach?.blocks.size ?? 0
+    const reach = budget > 0 ? await walkWithin(state, pin.root, budget + 1, slice, every) : undefined
+    budget -= reach?.size ?? 0
     if (reach === undefined || budget < 0) {
       partial = true
       const entry: FsckPin = { root: pin.root, replication: pin.replication, ...counts, status: 'HEALTHY', unchecked: true }
@@ -37,7 +42,9 @@ export function fsck (state: NamenodeState, params: FsckParams, safeMode: boolea
       results.push(entry)
       continue
     }
-    for (const [key, cid] of reach.blocks) {
+    let n = 0
+    for (const [key, cid] of reach) {
+      if (++n % every === 0) await slice.maybeYield()
       const info = infoOf(state, cid)
       const copies = copiesOf(state, info)
       const health = classify({
@@ -76,6 +83,16 @@ export function fsck (state: NamenodeState, params: FsckParams, safeMode: boolea
   const result: FsckResult = { status: statusOf(total), total, pins: results, problems, datanodes, safeMode }
   if (partial) result.partial = true
   return result
+}
+
+/** The blocks a root reaches (at most `limit`), walked a step at a time. */
+async function walkWithin (state: NamenodeState, root: CID, limit: number, slice: TimeSlice, every: number): Promise<Map<string, CID>> {
+  const blocks = new Map<string, CID>()
+  const walk = state.dag.walk(root)
+  while (!walk.step(Math.min(every, limit - blocks.size), (cid, key) => { blocks.set(key, cid) }) && blocks.size < limit) {
+    await slice.maybeYield()
+  }
+  return blocks
 }
 
 function choosePins (state: NamenodeState, params: FsckParams): PinInfo[] {

@@ -1,4 +1,3 @@
-import { setImmediate as nextTurn } from 'node:timers/promises'
 import { SafeModeError } from '../core/index.ts'
 import type { GcParams, GcResult } from '../core/index.ts'
 import type { Leases } from './leases.ts'
@@ -7,6 +6,8 @@ import type { SafeMode } from './safe-mode.ts'
 import type { BlockInfo } from './block-index.ts'
 import { keptCopy } from './block-table-hash.ts'
 import type { NamenodeState } from './state.ts'
+import { TimeSlice } from './time-slice.ts'
+import type { SliceOptions } from './time-slice.ts'
 import { WantRecount } from './want-recount.ts'
 
 export interface GcDeps {
@@ -16,17 +17,9 @@ export interface GcDeps {
   safeMode: SafeMode
   /** Blocks the namenode first heard of less than this ago are kept. */
   graceMs: number
-  /**
-   * How long gc holds the event loop at most before it lets the namenode
-   * serve everyone else for a turn. Default GC_SLICE_MS.
-   */
-  sliceMs?: number
-  /** Blocks between looks at the clock (tests set it low to force many slices). Default 1,000. */
-  checkEvery?: number
+  /** How gc's passes are cut (see TimeSlice). */
+  slices?: SliceOptions
 }
-
-/** gc at a million blocks took seconds with the event loop held; heartbeats, puts and reads must not wait that long. */
-export const GC_SLICE_MS = 20
 
 /** A gc asked for while one runs waits for it, then runs itself (it may see pins the first did not). */
 const running = new WeakMap<NamenodeState, Promise<unknown>>()
@@ -57,8 +50,8 @@ export async function collectGarbage (deps: GcDeps, params: GcParams): Promise<G
 
 async function collect (deps: GcDeps, params: GcParams): Promise<GcResult> {
   const { state, monitor, leases } = deps
-  const every = deps.checkEvery ?? 1_000
-  const slice = new Slice(deps.sliceMs ?? GC_SLICE_MS)
+  const every = deps.slices?.checkEvery ?? 1_000
+  const slice = new TimeSlice(deps.slices?.sliceMs)
   throwIfSafeMode(deps)
   // a pin or name let go may have left wants too high: count them right first
   await recountWants(state, monitor, slice, every)
@@ -145,7 +138,7 @@ function throwIfSafeMode (deps: GcDeps): void {
  * meanwhile, a few times at most: wants that stay too high only keep
  * blocks, never lose them.
  */
-async function recountWants (state: NamenodeState, monitor: ReplicationMonitor, slice: Slice, every: number): Promise<void> {
+async function recountWants (state: NamenodeState, monitor: ReplicationMonitor, slice: TimeSlice, every: number): Promise<void> {
   for (let pass = 0; pass < 3 && (state.wantsStale || state.recount !== undefined); pass++) {
     if (state.recount === undefined) state.recount = new WantRecount(state)
     const recount = state.recount
@@ -159,21 +152,5 @@ async function recountWants (state: NamenodeState, monitor: ReplicationMonitor, 
       }
       await slice.maybeYield()
     }
-  }
-}
-
-/** Lets the event loop run once `ms` have passed since it last did. */
-class Slice {
-  private readonly ms: number
-  private startedMs = performance.now()
-
-  constructor (ms: number) {
-    this.ms = ms
-  }
-
-  async maybeYield (): Promise<void> {
-    if (performance.now() - this.startedMs < this.ms) return
-    await nextTurn()
-    this.startedMs = performance.now()
   }
 }

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { setImmediate } from 'node:timers/promises'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
@@ -47,20 +48,41 @@ describe('fsck', () => {
     const big = await pin('big', 100, record.index)
     const last = await pin('last', 5, record.index)
 
-    const all = fsck(state, {}, false)
+    const all = await fsck(state, {}, false)
     expect(all.partial).toBeUndefined()
     expect(all.pins.map((p) => [p.root.toString(), p.blocks, p.unchecked])).toEqual([[small.toString(), 11, undefined], [big.toString(), 101, undefined], [last.toString(), 6, undefined]])
     expect(all.total).toMatchObject({ blocks: 118, healthy: 118 })
 
     // small fits in 50; big does not, and its walk uses up what was left
-    const budgeted = fsck(state, { maxBlocks: 50 }, false)
+    const budgeted = await fsck(state, { maxBlocks: 50 }, false)
     expect(budgeted.partial).toBe(true)
     expect(budgeted.pins.map((p) => [p.root.toString(), p.blocks, p.unchecked ?? false])).toEqual([[small.toString(), 11, false], [big.toString(), 0, true], [last.toString(), 0, true]])
     expect(budgeted.total).toMatchObject({ blocks: 11, healthy: 11 })
     expect(budgeted.status).toBe('HEALTHY')
 
-    const two = fsck(state, { maxPins: 2 }, false)
+    const two = await fsck(state, { maxPins: 2 }, false)
     expect(two.partial).toBe(true)
     expect(two.pins).toHaveLength(2)
+  })
+
+  it('works in slices with the event loop free between them, finding the same as in one go', async () => {
+    const { record } = state.registry.register({ datanode: { id: 'a', addrs: ['/ip4/127.0.0.1/tcp/1/p2p/a'] }, version: 'test', capacityBytes: 1e9, availableBytes: 1e9, usedBytes: 0, blocks: 0 })
+    for (const [name, leaves] of [['one', 40], ['two', 300], ['three', 7]] as const) await pin(name, leaves, record.index)
+    state.blocks.removeReplica((await pin('lost', 20, record.index)).multihash.bytes, record.index)
+    for (const params of [{}, { maxBlocks: 100 }, { maxBlocks: 341 }, { maxBlocks: 342 }]) {
+      const whole = await fsck(state, params, false, { sliceMs: 1e9 })
+      let finished = false
+      const sliced = fsck(state, params, false, { sliceMs: 0, checkEvery: 7 }).finally(() => { finished = true })
+      let turns = 0
+      while (!finished) {
+        await setImmediate()
+        turns++
+      }
+      expect(await sliced).toEqual(whole)
+      expect(turns).toBeGreaterThan(whole.total.blocks / 7)
+    }
+    const whole = await fsck(state, {}, false)
+    expect(whole.status).toBe('CORRUPT')
+    expect(whole.total).toMatchObject({ blocks: 371, missing: 1 })
   })
 })

@@ -37,7 +37,7 @@ beforeEach(async () => {
   monitor = new ReplicationMonitor(state)
   const safeMode = new SafeMode()
   safeMode.leave()
-  deps = { state, monitor, leases: new Leases(() => now), safeMode, graceMs: 60_000, sliceMs: 0, checkEvery: 100 }
+  deps = { state, monitor, leases: new Leases(() => now), safeMode, graceMs: 60_000, slices: { sliceMs: 0, checkEvery: 100 } }
   datanode = state.registry.register({ datanode: { id: 'a', addrs: ['/ip4/127.0.0.1/tcp/1/p2p/a'] }, version: 'test', capacityBytes: 1e9, availableBytes: 1e9, usedBytes: 0, blocks: 0 }).record.index
 })
 afterEach(async () => {

@@ -51,6 +51,19 @@ export interface ReplicationInit {
 
 /** A sweep costs O(blocks) (about 0.4 s per million here): one starts at most this often, however often rounds run. */
 const MIN_SWEEP_GAP_MS = 1_000
+/**
+ * A command waiting for its datanode. A gc can queue deletes for every
+ * block a datanode holds: they wait as multihashes (in Node's buffer pool,
+ * about a third of a CID's memory) and become CIDs only as they are sent.
+ */
+type Queued = Exclude<DatanodeCommand, { kind: 'delete' }> | { kind: 'delete', mhs: Uint8Array[], gc: boolean }
+
+function toCommand (queued: Queued): DatanodeCommand {
+  if (queued.kind !== 'delete') return queued
+  const cids = queued.mhs.map(cidOf)
+  return queued.gc ? { kind: 'delete', cids, gc: true } : { kind: 'delete', cids }
+}
+
 /** Blocks named in one reply's commands, at most (deletes come 1,024 to a command). */
 export const MAX_CIDS_PER_REPLY = 8_192
 /** While a datanode retires and its copies land, a sweep recounts what is left to move at most this long after the last one ended. */
@@ -128,7 +141,7 @@ export class ReplicationMonitor {
   private readonly condemned = new Map<string, Set<number>>()
   /** When each was condemned: a datanode that keeps a fresh block never reports it gone. */
   private readonly condemnedAt = new Map<string, number>()
-  private readonly outbox = new Map<number, DatanodeCommand[]>()
+  private readonly outbox = new Map<number, Queued[]>()
   private readonly load = new Map<number, number>()
   private readonly dirty = new Map<string, Uint8Array>()
   /**
@@ -255,12 +268,12 @@ export class ReplicationMonitor {
   condemn (mh: Uint8Array, datanodes: number[]): void {
     const key = keyOf(mh)
     const set = this.condemned.get(key) ?? new Set<number>()
-    let cid: CID | undefined
+    let kept: Uint8Array | undefined
     for (const datanode of datanodes) {
       if (set.has(datanode)) continue
       set.add(datanode)
-      cid ??= cidOf(mh)
-      this.queueDelete(datanode, cid, true)
+      kept ??= keptCopy(mh)
+      this.queueDelete(datanode, kept, true)
     }
     this.condemned.set(key, set)
     this.condemnedAt.set(key, this.state.clock())
@@ -297,12 +310,12 @@ export class ReplicationMonitor {
     let n = 0
     let cids = 0
     for (const command of queue) {
-      const size = command.kind === 'delete' ? command.cids.length : 1
+      const size = command.kind === 'delete' ? command.mhs.length : 1
       if (n === this.maxCommands || (n > 0 && cids + size > MAX_CIDS_PER_REPLY)) break
       cids += size
       n++
     }
-    const taken = queue.splice(0, n)
+    const taken = queue.splice(0, n).map(toCommand)
     if (queue.length === 0) this.outbox.delete(datanode)
     return taken
   }
@@ -565,17 +578,18 @@ export class ReplicationMonitor {
     if (set.has(datanode)) return
     set.add(datanode)
     this.deleting.set(key, set)
-    this.queueDelete(datanode, cidOf(mh), false)
+    this.queueDelete(datanode, keptCopy(mh), false)
   }
 
-  private queueDelete (datanode: number, cid: CID, gc: boolean): void {
+  /** `mh`: a kept copy (keptCopy); it waits as bytes, not a CID, until sent. */
+  private queueDelete (datanode: number, mh: Uint8Array, gc: boolean): void {
     const queue = this.outbox.get(datanode) ?? []
     const last = queue.at(-1)
-    if (last?.kind === 'delete' && (last.gc === true) === gc && last.cids.length < 1024) last.cids.push(cid)
-    else this.send(datanode, gc ? { kind: 'delete', cids: [cid], gc: true } : { kind: 'delete', cids: [cid] })
+    if (last?.kind === 'delete' && last.gc === gc && last.mhs.length < 1024) last.mhs.push(mh)
+    else this.send(datanode, { kind: 'delete', mhs: [mh], gc })
   }
 
-  private send (datanode: number, command: DatanodeCommand): void {
+  private send (datanode: number, command: Queued): void {
     const queue = this.outbox.get(datanode) ?? []
     queue.push(command)
     this.outbox.set(datanode, queue)

@@ -3,11 +3,10 @@ import path from 'node:path'
 import { NextToLast } from 'blockstore-fs/sharding'
 import { base32upper } from 'multiformats/bases/base32'
 import { CID } from 'multiformats/cid'
-import * as raw from 'multiformats/codecs/raw'
 import * as Digest from 'multiformats/hashes/digest'
 import {
   BlockCorruptError, BlockNotFoundError, BlockTooLargeError, DiskFullError, LocalFileError, MAX_BLOCK_BYTES,
-  blockKey, hashMatches
+  blockKey, hashMatches, rawCid
 } from '../core/index.ts'
 import { DirectWriter } from './direct-writer.ts'
 
@@ -332,5 +331,5 @@ export class BlockStore {
 }
 
 function cidFromKey (key: string): CID {
-  return CID.createV1(raw.code, Digest.decode(Buffer.from(key, 'base64url')))
+  return rawCid(Buffer.from(key, 'base64url'))
 }

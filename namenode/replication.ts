@@ -1,6 +1,5 @@
 import { CID } from 'multiformats/cid'
-import * as raw from 'multiformats/codecs/raw'
-import * as Digest from 'multiformats/hashes/digest'
+import { rawCid } from '../core/index.ts'
 import type { DatanodeCommand, HealthTally } from '../core/index.ts'
 import type { BlockInfo, BlockSweep } from './block-index.ts'
 import { TAG_MASK, TAG_SHIFT } from './block-table-counts.ts'
@@ -694,19 +693,5 @@ function keyOf (mh: Uint8Array): string {
   return Buffer.from(mh.buffer, mh.byteOffset, mh.byteLength).toString('latin1')
 }
 
-/**
- * Datanodes key blocks by multihash; a raw CID carries just that. Built
- * around bytes in Node's buffer pool rather than with CID.createV1, which
- * encodes into a fresh small array and then reads its `.buffer` (see
- * keptCopy): about 8 µs and garbage per CID, and gc makes one per block.
- */
-export function cidOf (mh: Uint8Array): CID {
-  const pooled = Buffer.allocUnsafe(RAW_CID_V1_PREFIX.length + mh.byteLength)
-  pooled.set(RAW_CID_V1_PREFIX, 0)
-  pooled.set(mh, RAW_CID_V1_PREFIX.length)
-  const bytes = new Uint8Array(pooled.buffer, pooled.byteOffset, pooled.byteLength)
-  return new CID(1, raw.code, Digest.decode(bytes.subarray(RAW_CID_V1_PREFIX.length)), bytes)
-}
-
-/** CIDv1 (varint 1), raw codec (varint 0x55): the bytes before the multihash. */
-const RAW_CID_V1_PREFIX = Uint8Array.of(0x01, raw.code)
+/** Datanodes key blocks by multihash; a raw CID carries just that. */
+export const cidOf = rawCid

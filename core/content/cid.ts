@@ -1,4 +1,6 @@
 import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import * as Digest from 'multiformats/hashes/digest'
 import { InvalidCidError, InvalidPathError } from '../errors.ts'
 
 /** A CID and the path below it, as named by `<cid>/a/b` or `/ipfs/<cid>/a/b`. */
@@ -62,3 +64,22 @@ export function blockKey (cid: CID): string {
 function shorten (text: string): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text
 }
+
+/**
+ * The raw CIDv1 of a multihash: how datanodes and the namenode name blocks
+ * (they key them by multihash alone). Built around bytes in Node's buffer
+ * pool rather than with CID.createV1, which encodes into a fresh small
+ * array and then reads its `.buffer`, making V8 give that array an
+ * ArrayBuffer of its own (a malloc, and external memory for the collector):
+ * block reports, gc's delete orders and repairs make one per block.
+ */
+export function rawCid (mh: Uint8Array): CID {
+  const pooled = Buffer.allocUnsafe(RAW_CID_V1_PREFIX.length + mh.byteLength)
+  pooled.set(RAW_CID_V1_PREFIX, 0)
+  pooled.set(mh, RAW_CID_V1_PREFIX.length)
+  const bytes = new Uint8Array(pooled.buffer, pooled.byteOffset, pooled.byteLength)
+  return new CID(1, raw.code, Digest.decode(bytes.subarray(RAW_CID_V1_PREFIX.length)), bytes)
+}
+
+/** CIDv1 (varint 1), raw codec (varint 0x55): the bytes before the multihash. */
+const RAW_CID_V1_PREFIX = Uint8Array.of(0x01, raw.code)

@@ -5,7 +5,7 @@ import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { identity } from 'multiformats/hashes/identity'
 import { sha256, sha512 } from 'multiformats/hashes/sha2'
-import { ProtocolError, decodeMessage, encodeMessage } from '../../../core/index.ts'
+import { ProtocolError, decodeMessage, encodeMessage, rawCid } from '../../../core/index.ts'
 import { prng } from '../../helpers/data.ts'
 
 /**
@@ -64,5 +64,20 @@ describe('message codec', () => {
       expect(() => decodeMessage(bytes)).toThrow(ProtocolError)
     }
     expect(() => decodeMessage(cborg.encode(new cborg.Tagged(42, 'text')))).toThrow(ProtocolError)
+  })
+})
+
+describe('rawCid', () => {
+  it('is CID.createV1(raw, multihash) for any multihash, and keeps its own copy', async () => {
+    for (const digest of [await sha256.digest(Uint8Array.of(1)), await sha512.digest(Uint8Array.of(2)), identity.digest(Uint8Array.of(3, 4, 5))]) {
+      const mh = Uint8Array.from(digest.bytes)
+      const cid = rawCid(mh)
+      const want = CID.createV1(raw.code, digest)
+      expect(cid.equals(want)).toBe(true)
+      expect(cid.toString()).toBe(want.toString())
+      expect(CID.asCID(cid)).toBe(cid)
+      mh.fill(0)
+      expect(cid.toString()).toBe(want.toString())
+    }
   })
 })

@@ -136,10 +136,13 @@ export class ReplicationMonitor {
   private readonly pending = new Map<string, Pending>()
   private readonly deleting = new Map<string, Set<number>>()
   private readonly moves = new Map<string, Move>()
-  /** Unpinned blocks gc ordered deleted, with the datanodes told to. */
-  private readonly condemned = new Map<string, Set<number>>()
-  /** When each was condemned: a datanode that keeps a fresh block never reports it gone. */
-  private readonly condemnedAt = new Map<string, number>()
+  /**
+   * Unpinned blocks gc ordered deleted: the datanodes told to, and when.
+   * Entries lapse (a datanode that keeps a fresh block never reports it
+   * gone) and are kept oldest first, so lapsing looks only at what lapses:
+   * a gc can leave hundreds of thousands here, and rounds come every 20 ms.
+   */
+  private readonly condemned = new Map<string, { atMs: number, datanodes: number[] }>()
   private readonly outbox = new Map<number, Queued[]>()
   private readonly load = new Map<number, number>()
   private readonly dirty = new Map<string, Uint8Array>()
@@ -254,11 +257,15 @@ export class ReplicationMonitor {
     // or the block waits a whole pending timeout before another source is tried
     const pending = this.pending.get(key)
     if (pending?.source === datanode) this.cancel(key, pending)
-    for (const map of [this.deleting, this.condemned]) {
-      const set = map.get(key)
-      if (set === undefined) continue
-      set.delete(datanode)
-      if (set.size === 0) map.delete(key)
+    const deleting = this.deleting.get(key)
+    if (deleting !== undefined) {
+      deleting.delete(datanode)
+      if (deleting.size === 0) this.deleting.delete(key)
+    }
+    const condemned = this.condemned.get(key)
+    if (condemned !== undefined) {
+      condemned.datanodes = condemned.datanodes.filter((d) => d !== datanode)
+      if (condemned.datanodes.length === 0) this.condemned.delete(key)
     }
     this.touch(mh)
   }
@@ -266,16 +273,17 @@ export class ReplicationMonitor {
   /** gc: delete these copies of an unpinned block. */
   condemn (mh: Uint8Array, datanodes: number[]): void {
     const key = keyOf(mh)
-    const set = this.condemned.get(key) ?? new Set<number>()
+    const told = this.condemned.get(key)?.datanodes ?? []
     let kept: Uint8Array | undefined
     for (const datanode of datanodes) {
-      if (set.has(datanode)) continue
-      set.add(datanode)
+      if (told.includes(datanode)) continue
+      told.push(datanode)
       kept ??= keptCopy(mh)
       this.queueDelete(datanode, kept, true)
     }
-    this.condemned.set(key, set)
-    this.condemnedAt.set(key, this.state.clock())
+    // to the end: the map stays oldest first
+    this.condemned.delete(key)
+    this.condemned.set(key, { atMs: this.state.clock(), datanodes: told })
   }
 
   /** Copies gc has ordered deleted do not count as present for a new put. */
@@ -286,7 +294,6 @@ export class ReplicationMonitor {
   /** A put or pin wants the block again; datanodes keep copies sent to them lately anyway. */
   pardon (mh: Uint8Array): void {
     this.condemned.delete(keyOf(mh))
-    this.condemnedAt.delete(keyOf(mh))
   }
 
   /** Has a datanode re-read a copy a client found bad. */
@@ -625,10 +632,9 @@ export class ReplicationMonitor {
   }
 
   private expire (now: number): void {
-    for (const [key, at] of this.condemnedAt) {
-      if (now - at < this.pendingTimeoutMs) continue
+    for (const [key, { atMs }] of this.condemned) {
+      if (now - atMs < this.pendingTimeoutMs) break
       this.condemned.delete(key)
-      this.condemnedAt.delete(key)
     }
     for (const [key, pending] of this.pending) {
       if (pending.deadlineMs > now) continue
@@ -657,11 +663,14 @@ export class ReplicationMonitor {
     for (const [key, pending] of this.pending) {
       if (pending.source === datanode || pending.targets.includes(datanode)) this.cancel(key, pending)
     }
-    for (const map of [this.deleting, this.condemned]) {
-      for (const [key, set] of map) {
-        set.delete(datanode)
-        if (set.size === 0) map.delete(key)
-      }
+    for (const [key, set] of this.deleting) {
+      set.delete(datanode)
+      if (set.size === 0) this.deleting.delete(key)
+    }
+    for (const [key, entry] of this.condemned) {
+      if (!entry.datanodes.includes(datanode)) continue
+      entry.datanodes = entry.datanodes.filter((d) => d !== datanode)
+      if (entry.datanodes.length === 0) this.condemned.delete(key)
     }
   }
 

@@ -132,6 +132,25 @@ describe('gc', () => {
     expect(state.wantsStale).toBe(false)
   })
 
+  it('what gc condemned lapses after the pending timeout, oldest first; a block condemned again starts over', async () => {
+    const blocks = await storeBlocks(300)
+    await collectGarbage(deps, {})
+    expect(blocks.every((mh) => monitor.isCondemned(mh))).toBe(true)
+    now += 40_000
+    state.registry.heartbeat('a', state.registry.at(datanode)!.usage, 0)
+    // the datanode kept a third of them (written again lately) and gc runs again: those start over
+    for (const mh of blocks.slice(0, 100)) monitor.condemn(mh, [datanode])
+    const beat = (): void => { state.registry.heartbeat('a', state.registry.at(datanode)!.usage, 0) }
+    now += 30_000
+    beat()
+    monitor.tick(true)
+    blocks.forEach((mh, i) => { expect(monitor.isCondemned(mh)).toBe(i < 100) })
+    now += 40_000
+    beat()
+    monitor.tick(true)
+    expect(blocks.some((mh) => monitor.isCondemned(mh))).toBe(false)
+  })
+
   it('refuses to run in safe mode', async () => {
     await storeBlocks(10)
     deps.safeMode.enter()

@@ -25,6 +25,7 @@ import { registerImport } from './commands/import.ts'
 import { registerGateway } from './commands/gateway.ts'
 import { EXIT, exitCodeOf, printError } from './support/errors.ts'
 import { tuneMalloc } from '../core/index.ts'
+import { SERVICE_COMMANDS } from './support/node-flags.ts'
 
 // Services receive blocks in fresh socket buffers that V8 counts as external
 // memory; by default it answers every ~14 MiB with a full mark-compact of the
@@ -35,9 +36,8 @@ import { tuneMalloc } from '../core/index.ts'
 // one from 0.95-1.28 to 0.57-0.95 s, for 60-100 MiB more peak memory (240 ->
 // 305-350 MiB). One-shot clients keep the default: there the flag let
 // garbage pile up (put peak 239 -> 320 MiB).
-const SERVICES = new Set(['namenode', 'datanode', 'up', 'mount', 'gateway'])
 const command = commandName(process.argv.slice(2)) ?? ''
-if (SERVICES.has(command)) v8.setFlagsFromString('--external-memory-accounted-in-global-limit')
+if (SERVICE_COMMANDS.has(command)) v8.setFlagsFromString('--external-memory-accounted-in-global-limit')
 // long-running processes that receive blocks keep freed memory for the next block (core/util/malloc.ts);
 // one-shot commands keep glibc's defaults, and with them their small peak memory
 if (command === 'datanode' || command === 'gateway' || command === 'mount') tuneMalloc()

@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process'
 import { closeSync, openSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { CairnError } from '../../core/index.ts'
+import { SERVICE_NODE_FLAGS } from './node-flags.ts'
 
 const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url))
 /** Restart delays after a crash, growing so a broken service does not spin. */
@@ -48,7 +49,8 @@ export class ServiceProcess {
   /** Starts the process; resolves with its ready message. */
   async start (): Promise<Record<string, unknown>> {
     const log = openSync(this.init.logFile, 'a')
-    const proc = fork(MAIN, this.init.args, { stdio: ['ignore', 'ignore', log, 'ipc'], env: { ...process.env, ...this.init.env } })
+    const execArgv = [...process.execArgv.filter((a) => !SERVICE_NODE_FLAGS.includes(a)), ...SERVICE_NODE_FLAGS]
+    const proc = fork(MAIN, this.init.args, { execArgv, stdio: ['ignore', 'ignore', log, 'ipc'], env: { ...process.env, ...this.init.env } })
     closeSync(log)
     this.proc = proc
     proc.on('exit', (code, signal) => { this.onExit(proc, code, signal) })

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { SERVICE_NODE_FLAGS } from '../../cli/support/node-flags.ts'
 import { MAIN, runCairn } from '../helpers/cluster.ts'
 
 const dirs: string[] = []
@@ -32,6 +33,17 @@ async function up (cwd: string, args: string[] = []): Promise<{ stop: () => Prom
   }
 }
 
+/** The command lines of the processes whose arguments name `dir` (the services of an `up` there). */
+async function servicesUnder (dir: string): Promise<string[][]> {
+  const found: string[][] = []
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue
+    const args: string[] = await readFile(`/proc/${pid}/cmdline`, 'utf8').then((s) => s.split('\0'), () => [])
+    if (args.some((a) => a.startsWith(dir)) && (args.includes('namenode') || args.includes('datanode'))) found.push(args)
+  }
+  return found
+}
+
 describe('cairn up', () => {
   it('starts a local cluster, serves put/get from the same directory, stops cleanly on Ctrl-C, and reuses its data', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'cairn-up-'))
@@ -47,6 +59,10 @@ describe('cairn up', () => {
     expect(root).toBe('bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e')
     const report = JSON.parse((await runCairn(['report', '--json'], { cwd: path.join(dir, '.cairn') })).stdout.toString())
     expect(report.datanodes.filter((d: { state: string }) => d.state === 'live')).toHaveLength(3)
+    // its services start with the Node options V8 takes only at start
+    const services = await servicesUnder(dir)
+    expect(services).toHaveLength(4)
+    for (const args of services) for (const flag of SERVICE_NODE_FLAGS) expect(args).toContain(flag)
 
     // a second `up` on the same data is refused while the first runs
     const second = await runCairn(['up'], { cwd: dir, timeoutMs: 30_000 })

@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { SERVICE_NODE_FLAGS } from '../../cli/support/node-flags.ts'
 import { CairnClient, readClusterKey } from '../../core/index.ts'
 import type { ClusterReport } from '../../core/index.ts'
 
@@ -229,7 +230,8 @@ export class TestCluster {
 
   private spawn (name: string, args: string[]): Proc {
     const log = createWriteStream(path.join(this.dir, `${name}.log`), { flags: 'a' })
-    const child = spawn(process.execPath, [MAIN, ...args], {
+    // as `cairn up` starts its services
+    const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, MAIN, ...args], {
       cwd: this.dir,
       env: { ...process.env, CAIRN_LOG: process.env.CAIRN_LOG ?? 'info' },
       // an IPC channel, as `cairn up` gives its services: when the test process dies

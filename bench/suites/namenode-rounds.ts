@@ -91,19 +91,7 @@ async function scene (parent: string): Promise<Sample> {
 }
 
 async function sweepAndRepair (parent: string): Promise<Pick<Sample, 'sweepMaxMs' | 'sweepTotalMs' | 'sweepRounds' | 'repairMaxMs' | 'repairMedianMs' | 'repairTotalMs' | 'copies'>> {
-  const dir = await mkdtemp(path.join(parent, 'nn-'))
-  let now = 1_000_000
-  const clock = (): number => now
-  const state = offlineState(dir, clock)
-  try {
-    const datanodes = registerFour(state)
-    const beat = (alive: number[]): void => {
-      for (const i of alive) {
-        const r = state.registry.at(i)
-        if (r !== undefined) state.registry.heartbeat(r.id, r.usage, 0)
-      }
-    }
-    fillBlocks(state, datanodes)
+  return await withBlocks(parent, (state, datanodes, clock) => {
     const monitor = new ReplicationMonitor(state)
     const timed = (): number => {
       const started = performance.now()
@@ -112,24 +100,24 @@ async function sweepAndRepair (parent: string): Promise<Pick<Sample, 'sweepMaxMs
     }
     // the first sweep, then the periodic one, timed
     while (!monitor.settled) timed()
-    now += 61_000
-    beat(datanodes)
+    clock.now += 61_000
+    beat(state, datanodes)
     const sweep: number[] = [timed()]
     while (monitor.sweeping) {
-      now += ROUND_GAP_MS
+      clock.now += ROUND_GAP_MS
       sweep.push(timed())
     }
 
     const alive = datanodes.slice(0, 3)
-    now += 31_000
-    beat(alive)
+    clock.now += 31_000
+    beat(state, alive)
     const repair: number[] = []
     let copies = 0
     for (let round = 0; round < REPAIR_ROUNDS; round++) {
       repair.push(timed())
       copies += landOrders(state, monitor, alive)
-      now += ROUND_GAP_MS
-      beat(alive)
+      clock.now += ROUND_GAP_MS
+      beat(state, alive)
     }
     return {
       sweepMaxMs: Math.max(...sweep),
@@ -140,20 +128,12 @@ async function sweepAndRepair (parent: string): Promise<Pick<Sample, 'sweepMaxMs
       repairTotalMs: repair.reduce((a, b) => a + b, 0),
       copies
     }
-  } finally {
-    state.store.close()
-    await rm(dir, { recursive: true, force: true })
-  }
+  })
 }
 
 /** One of four datanodes retires: the rounds while its blocks get copies elsewhere. */
 async function decommission (parent: string): Promise<Pick<Sample, 'retireTotalMs' | 'retireSweepingShare' | 'retireCopies'>> {
-  const dir = await mkdtemp(path.join(parent, 'nn-'))
-  let now = 1_000_000
-  const state = offlineState(dir, () => now)
-  try {
-    const datanodes = registerFour(state)
-    fillBlocks(state, datanodes)
+  return await withBlocks(parent, (state, datanodes, clock) => {
     const monitor = new ReplicationMonitor(state)
     while (!monitor.settled) monitor.tick(true)
     const retiring = state.registry.at(datanodes[3] as number)
@@ -169,16 +149,33 @@ async function decommission (parent: string): Promise<Pick<Sample, 'retireTotalM
       totalMs += performance.now() - started
       if (monitor.lastRound.swept > 0) sweeping++
       copies += landOrders(state, monitor, datanodes)
-      now += RETIRE_GAP_MS
-      for (const i of datanodes) {
-        const r = state.registry.at(i)
-        if (r !== undefined) state.registry.heartbeat(r.id, r.usage, 0)
-      }
+      clock.now += RETIRE_GAP_MS
+      beat(state, datanodes)
     }
     return { retireTotalMs: totalMs, retireSweepingShare: sweeping / RETIRE_ROUNDS, retireCopies: copies }
+  })
+}
+
+/** A namenode's state (offline, real) with four datanodes and BLOCKS pinned blocks, for one scene; `clock.now` is its time. */
+async function withBlocks<T> (parent: string, scene: (state: NamenodeState, datanodes: number[], clock: { now: number }) => T | Promise<T>): Promise<T> {
+  const dir = await mkdtemp(path.join(parent, 'nn-'))
+  const clock = { now: 1_000_000 }
+  const state = offlineState(dir, () => clock.now)
+  try {
+    const datanodes = registerFour(state)
+    fillBlocks(state, datanodes)
+    return await scene(state, datanodes, clock)
   } finally {
     state.store.close()
     await rm(dir, { recursive: true, force: true })
+  }
+}
+
+/** Heartbeats from these datanodes, now. */
+function beat (state: NamenodeState, datanodes: number[]): void {
+  for (const i of datanodes) {
+    const r = state.registry.at(i)
+    if (r !== undefined) state.registry.heartbeat(r.id, r.usage, 0)
   }
 }
 
@@ -226,22 +223,14 @@ function landOrders (state: NamenodeState, monitor: ReplicationMonitor, sources:
 
 /** gc of a namenode where half the blocks are no longer pinned, timed with the event loop watched. */
 async function gc (parent: string): Promise<Pick<Sample, 'gcMs' | 'gcLongestHoldMs' | 'gcBlocks' | 'afterGcRoundMs'>> {
-  const dir = await mkdtemp(path.join(parent, 'nn-'))
-  let now = 1_000_000
-  const state = offlineState(dir, () => now)
-  try {
-    const datanodes = registerFour(state)
-    fillBlocks(state, datanodes)
+  return await withBlocks(parent, async (state, datanodes, clock) => {
     // half the blocks lose their pin (setWant is not allowed inside forEach)
     const unpinned: Uint8Array[] = []
     let i = 0
     state.blocks.forEach((mh) => { if (i++ % 2 === 0) unpinned.push(Uint8Array.from(mh)) })
     for (const mh of unpinned) state.blocks.setWant(mh, 0)
-    now += 3_600_000
-    for (const index of datanodes) {
-      const r = state.registry.at(index)
-      if (r !== undefined) state.registry.heartbeat(r.id, r.usage, 0)
-    }
+    clock.now += 3_600_000
+    beat(state, datanodes)
     const monitor = new ReplicationMonitor(state)
     const safeMode = new SafeMode()
     safeMode.leave()
@@ -254,21 +243,18 @@ async function gc (parent: string): Promise<Pick<Sample, 'gcMs' | 'gcLongestHold
     }, 1)
     const started = performance.now()
     last = started
-    const result = await collectGarbage({ state, monitor, leases: new Leases(() => now), safeMode, graceMs: 600_000 }, {})
+    const result = await collectGarbage({ state, monitor, leases: new Leases(() => clock.now), safeMode, graceMs: 600_000 }, {})
     const gcMs = performance.now() - started
     clearInterval(watch)
     longest = Math.max(longest, performance.now() - last)
     // rounds while the deletes are still out (a datanode that keeps a block never reports it gone)
     const rounds: number[] = []
     for (let round = 0; round < 20; round++) {
-      now += ROUND_GAP_MS
+      clock.now += ROUND_GAP_MS
       const started = performance.now()
       monitor.tick(true)
       rounds.push(performance.now() - started)
     }
     return { gcMs, gcLongestHoldMs: longest, gcBlocks: result.blocks, afterGcRoundMs: spread(rounds).median }
-  } finally {
-    state.store.close()
-    await rm(dir, { recursive: true, force: true })
-  }
+  })
 }

@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { setImmediate as nextTurn } from 'node:timers/promises'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
@@ -10,6 +9,7 @@ import { planBalance } from '../../namenode/balance.ts'
 import { ReplicationMonitor } from '../../namenode/replication.ts'
 import type { NamenodeState } from '../../namenode/state.ts'
 import { offlineState } from '../helpers/namenode-state.ts'
+import { countTurns } from '../helpers/turns.ts'
 
 /**
  * The balancer's planning over real namenode state. A round plans only as
@@ -49,14 +49,7 @@ describe('balance', () => {
       state.blocks.setWant(mh, 1)
     }
     const monitor = new ReplicationMonitor(state, { maxTransfersPerDatanode: 4 })
-    let finished = false
-    const round = planBalance(state, monitor, { thresholdPercent: 10 }, false, { sliceMs: 0, checkEvery: 1 }).finally(() => { finished = true })
-    let turns = 0
-    while (!finished) {
-      await nextTurn()
-      turns++
-    }
-    const result = await round
+    const { result, turns } = await countTurns(planBalance(state, monitor, { thresholdPercent: 10 }, false, { sliceMs: 0, checkEvery: 1 }))
     expect(result).toMatchObject({ planned: 4, bytes: 800, inFlight: 4, balanced: false })
     // four moves need four blocks looked at, not a pass over 3,000 a turn each
     expect(turns).toBeLessThan(20)
@@ -76,15 +69,9 @@ describe('balance', () => {
       state.blocks.setWant(mh, 2)
     }
     const monitor = new ReplicationMonitor(state, { maxTransfersPerDatanode: 4 })
-    let finished = false
-    const round = planBalance(state, monitor, { thresholdPercent: 10 }, false, { sliceMs: 0, checkEvery: 10 }).finally(() => { finished = true })
-    let turns = 0
-    while (!finished) {
-      await nextTurn()
-      turns++
-    }
+    const { result, turns } = await countTurns(planBalance(state, monitor, { thresholdPercent: 10 }, false, { sliceMs: 0, checkEvery: 10 }))
     // nowhere to move anything: as balanced as it gets, found by a whole pass of 50 slices
-    expect(await round).toMatchObject({ planned: 0, balanced: true })
+    expect(result).toMatchObject({ planned: 0, balanced: true })
     expect(turns).toBeGreaterThanOrEqual(50)
   })
 })

@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { setImmediate } from 'node:timers/promises'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
@@ -11,6 +10,7 @@ import { fsck } from '../../namenode/fsck.ts'
 import { pinKey } from '../../namenode/pins.ts'
 import type { NamenodeState } from '../../namenode/state.ts'
 import { offlineState } from '../helpers/namenode-state.ts'
+import { countTurns } from '../helpers/turns.ts'
 
 /** fsck over real namenode state: a block table, a DAG index and pins, no network. */
 let dir: string
@@ -71,14 +71,8 @@ describe('fsck', () => {
     state.blocks.removeReplica((await pin('lost', 20, record.index)).multihash.bytes, record.index)
     for (const params of [{}, { maxBlocks: 100 }, { maxBlocks: 341 }, { maxBlocks: 342 }]) {
       const whole = await fsck(state, params, false, { sliceMs: 1e9 })
-      let finished = false
-      const sliced = fsck(state, params, false, { sliceMs: 0, checkEvery: 7 }).finally(() => { finished = true })
-      let turns = 0
-      while (!finished) {
-        await setImmediate()
-        turns++
-      }
-      expect(await sliced).toEqual(whole)
+      const { result: sliced, turns } = await countTurns(fsck(state, params, false, { sliceMs: 0, checkEvery: 7 }))
+      expect(sliced).toEqual(whole)
       expect(turns).toBeGreaterThan(whole.total.blocks / 7)
     }
     const whole = await fsck(state, {}, false)

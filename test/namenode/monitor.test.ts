@@ -65,6 +65,23 @@ function commands (datanode: number): DatanodeCommand[] {
   return monitor.takeCommands(datanode)
 }
 
+/** Every copy the monitor ordered of `sources` lands now, as fast as datanodes could make them. Returns how many. */
+function landCopies (sources: number[]): number {
+  let landed = 0
+  for (const source of sources) {
+    for (const order of commands(source)) {
+      if (order.kind !== 'replicate') continue
+      for (const target of order.targets) {
+        const index = state.registry.get(target.id)!.index
+        state.blocks.addReplica(order.cid.multihash.bytes, 100, index)
+        monitor.replicaAdded(order.cid.multihash.bytes, index)
+        landed++
+      }
+    }
+  }
+  return landed
+}
+
 describe('replication monitor', () => {
   it('does nothing while every pinned block has its copies', async () => {
     const [a, b, c] = [register('a'), register('b'), register('c')]
@@ -385,18 +402,7 @@ describe('replication monitor at scale', () => {
       expect(monitor.lastRound.swept).toBeLessThanOrEqual(limits.sweepSliceBlocks)
       expect(monitor.waiting).toBeLessThanOrEqual(limits.backlogLimit)
       if (monitor.settled && monitor.counts.underReplicated === 0) break
-      landed = 0
-      for (const source of [a, b, c]) {
-        for (const order of commands(source)) {
-          if (order.kind !== 'replicate') continue
-          for (const target of order.targets) {
-            const index = state.registry.get(target.id)!.index
-            state.blocks.addReplica(order.cid.multihash.bytes, 100, index)
-            monitor.replicaAdded(order.cid.multihash.bytes, index)
-            landed++
-          }
-        }
-      }
+      landed = landCopies([a, b, c])
       now += 20
       beat(a, b, c)
     }
@@ -442,16 +448,7 @@ describe('replication monitor decommissioning at scale', () => {
       if (monitor.lastRound.swept > 0) sweepingRounds++
       const left = monitor.toMove.get(d)
       if (left !== undefined && left !== toMoveSeen.at(-1)) toMoveSeen.push(left)
-      for (const source of [a, b, c, d]) {
-        for (const order of commands(source)) {
-          if (order.kind !== 'replicate') continue
-          for (const target of order.targets) {
-            const index = state.registry.get(target.id)!.index
-            state.blocks.addReplica(order.cid.multihash.bytes, 100, index)
-            monitor.replicaAdded(order.cid.multihash.bytes, index)
-          }
-        }
-      }
+      landCopies([a, b, c, d])
       now += stepMs
       beat(a, b, c, d)
     }

@@ -46,14 +46,15 @@ export async function planBalance (state: NamenodeState, monitor: ReplicationMon
   const slice = new TimeSlice(options.sliceMs)
   const every = options.checkEvery ?? 1_000
   const sweep = state.blocks.sweep()
+  let passDone = false
   try {
-    while (!roundDone() && !sweep.step(every, (mh, info) => {
+    while (!roundDone() && !(passDone = sweep.step(every, (mh, info) => {
       if (result.bytes >= maxBytes || info.want === 0) return
       const racks = new Set(info.replicas.map((d) => state.registry.at(d)?.rack))
       // fullest source first, one move per block
       for (const source of sources) {
         if (!info.replicas.includes(source.index) || sourceDone(source)) continue
-        const target = targets.find((t) => roomFor(t, info.size) &&
+        const target = targets.find((t) => roomFor(t, info.size) && monitor.hasFreeSlot(t.index) &&
           !info.replicas.includes(t.index) &&
           // keep rack spread: the target's rack is new to the block, or the source's rack keeps another copy
           (t.rack === source.rack || !racks.has(t.rack) || info.replicas.filter((d) => state.registry.at(d)?.rack === source.rack).length > 1))
@@ -64,13 +65,14 @@ export async function planBalance (state: NamenodeState, monitor: ReplicationMon
         result.bytes += info.size
         return
       }
-    })) await slice.maybeYield()
+    }))) await slice.maybeYield()
   } finally {
     sweep.close()
   }
   result.inFlight = monitor.movesInFlight
-  // nothing more can move (block granularity, racks, room): as balanced as it gets
-  if (result.planned === 0) result.balanced = true
+  // a whole pass found nothing that can move (block granularity, racks, room): as balanced as it gets;
+  // a round cut short by busy transfer slots says nothing of the kind
+  if (result.planned === 0 && passDone) result.balanced = true
   if (result.planned > 0) state.log.info(`balance: planned ${result.planned} moves (${result.bytes} bytes); mean use ${mean.toFixed(4)}%`)
   return result
 }

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -7,11 +8,17 @@ import { SERVICE_NODE_FLAGS } from '../../cli/support/node-flags.ts'
 import { MAIN, runCairn } from '../helpers/cluster.ts'
 
 const dirs: string[] = []
-afterAll(async () => { for (const dir of dirs) await rm(dir, { recursive: true, force: true }) })
+/** Every `cairn up` started: a test that fails midway must not leave a cluster running (it holds the default ports). */
+const started = new Set<ChildProcess>()
+afterAll(async () => {
+  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true })
+})
 
 /** Starts `cairn up` in `cwd` as a user would, and waits for its banner. */
 async function up (cwd: string, args: string[] = []): Promise<{ stop: () => Promise<number | null>, banner: string }> {
   const child = spawn(process.execPath, [MAIN, 'up', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+  started.add(child)
   let out = ''
   let err = ''
   child.stderr.on('data', (d: Buffer) => { err += d.toString() })

@@ -75,3 +75,21 @@ describe('balance', () => {
     expect(turns).toBeGreaterThanOrEqual(50)
   })
 })
+
+describe('balance while transfer slots are busy', () => {
+  it('plans nothing and does not call the cluster balanced', async () => {
+    const full = register('full', 600_000)
+    const empty = register('empty', 0)
+    const blocks = await Promise.all(Array.from({ length: 50 }, async (_, i) => (await CID.createV1(raw.code, await sha256.digest(new TextEncoder().encode(`d ${i}`)))).multihash.bytes))
+    for (const mh of blocks) {
+      state.blocks.addReplica(mh, 200, full)
+      state.blocks.setWant(mh, 2)
+    }
+    const monitor = new ReplicationMonitor(state, { maxTransfersPerDatanode: 2 })
+    // repairs (each block wants a second copy) take the empty datanode's slots first
+    monitor.tick(true)
+    expect(monitor.hasFreeSlot(empty)).toBe(false)
+    const result = await planBalance(state, monitor, { thresholdPercent: 10 }, false)
+    expect(result).toMatchObject({ planned: 0, balanced: false })
+  })
+})

@@ -1,12 +1,10 @@
 /**
- * Node options the services `cairn up` runs start with. They must be given
- * when the process starts (V8 sizes its heap then; setting them later has
- * no effect, measured, and NODE_OPTIONS refuses them), so a service started
- * by hand on another host goes without unless started as
- * `node --initial-old-space-size=128 cli/main.ts datanode ...`: slower, the
- * same otherwise. (`cli/bin.js` re-running service commands with them was
- * left out: a terminal's Ctrl-C reaches both processes, and the forwarded
- * second SIGINT means "exit at once" to a service.)
+ * Node options every service starts with: `cairn up` forks its services
+ * with them, and the `cairn` command (cli/bin.js) re-runs a service command
+ * (`cairn datanode`, `cairn mount`, ...) with them. They must be given when
+ * the process starts: V8 sizes its heap then, setting them later has no
+ * effect (measured), and NODE_OPTIONS refuses them. `node cli/main.ts
+ * datanode` goes without: slower, the same otherwise.
  *
  * `--initial-old-space-size`: a service's live heap is small (about 30 MB
  * for a datanode) while blocks pass through it as external memory, so V8's

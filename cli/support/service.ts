@@ -1,4 +1,5 @@
 import { createLogger } from '../../core/index.ts'
+import { DUPLICATE_SIGNAL_MS } from './signals.ts'
 
 export interface Service {
   stop (): Promise<void>
@@ -17,10 +18,16 @@ export async function runUntilStopped (name: string, service: Service, ready: Re
   const supervised = process.send !== undefined && process.connected
   if (supervised) process.send?.({ event: 'ready', ...ready })
   await new Promise<void>((resolve) => {
+    let stopping = false
     const stop = (why: string): void => {
+      if (stopping) return
+      stopping = true
       log.info(`stopping (${why})`)
-      process.off('SIGINT', onInt)
-      process.off('SIGTERM', onTerm)
+      // the same signal may arrive twice (see DUPLICATE_SIGNAL_MS); one after that ends the process at once
+      setTimeout(() => {
+        process.off('SIGINT', onInt)
+        process.off('SIGTERM', onTerm)
+      }, DUPLICATE_SIGNAL_MS).unref()
       resolve()
     }
     const onInt = (): void => { stop('interrupt') }

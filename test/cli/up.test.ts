@@ -3,9 +3,12 @@ import type { ChildProcess } from 'node:child_process'
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { SERVICE_NODE_FLAGS } from '../../cli/support/node-flags.ts'
 import { MAIN, runCairn } from '../helpers/cluster.ts'
+
+const BIN = fileURLToPath(new URL('../../cli/bin.js', import.meta.url))
 
 const dirs: string[] = []
 /** Every `cairn up` started: a test that fails midway must not leave a cluster running (it holds the default ports). */
@@ -121,4 +124,34 @@ describe('cairn up', () => {
       expect(left, `services left running after Ctrl-C at ${delayMs} ms`).toBe('')
     }
   }, 120_000)
+})
+
+describe('the cairn command (cli/bin.js)', () => {
+  it('runs a service with the Node options V8 takes only at start, and a terminal\'s Ctrl-C stops it cleanly once', async () => {
+    const bin = await readFile(BIN, 'utf8')
+    expect(bin).toContain(`const SERVICE_NODE_FLAGS = ${JSON.stringify(SERVICE_NODE_FLAGS).replaceAll('"', "'")}`)
+    const dir = await mkdtemp(path.join(tmpdir(), 'cairn-bin-'))
+    dirs.push(dir)
+    // its own process group, as a terminal's foreground job
+    const child = spawn(process.execPath, [BIN, 'up', '--datanodes', '1', '--no-gateway'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    started.add(child)
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d: Buffer) => { out += d.toString() })
+    child.stderr.on('data', (d: Buffer) => { err += d.toString() })
+    const exited = new Promise<{ code: number | null, signal: string | null }>((resolve) => child.on('exit', (code, signal) => { resolve({ code, signal }) }))
+    while (!out.includes('Press Ctrl-C to stop.')) {
+      if (child.exitCode !== null) throw new Error(`cairn up exited: ${err}`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    const services = await servicesUnder(dir)
+    expect(services).toHaveLength(2)
+    for (const args of services) for (const flag of SERVICE_NODE_FLAGS) expect(args).toContain(flag)
+    // Ctrl-C: SIGINT to every process of the group, which cairn also passes on to its child
+    process.kill(-child.pid!, 'SIGINT')
+    expect(await exited).toEqual({ code: 0, signal: null })
+    const logs = await Promise.all(['namenode', 'datanode-1'].map(async (name) => await readFile(path.join(dir, '.cairn', 'logs', `${name}.log`), 'utf8')))
+    for (const log of logs) expect(log).toMatch(/stopped/)
+    expect(await servicesUnder(dir)).toEqual([])
+  })
 })

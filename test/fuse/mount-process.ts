@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, expect } from 'vitest'
+import { SERVICE_NODE_FLAGS } from '../../cli/support/node-flags.ts'
 import { MAIN, TestCluster } from '../helpers/cluster.ts'
 
 export const exec = promisify(execFile)
@@ -27,7 +28,8 @@ export class MountProcess {
   static async start (cluster: TestCluster, dir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<MountProcess> {
     // a mount left by a killed process answers ENOTCONN: the directory is there, and cairn mount cleans it up
     await mkdir(dir, { recursive: true }).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOTCONN') throw err })
-    const child = spawn(process.execPath, [MAIN, '--config', cluster.configFile, 'mount', dir, ...args], {
+    // with the Node options the `cairn` command starts a mount with
+    const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, MAIN, '--config', cluster.configFile, 'mount', dir, ...args], {
       cwd: cluster.dir,
       env: { ...process.env, CAIRN_LOG: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe']

@@ -7,17 +7,15 @@ import { TimeSlice } from './time-slice.ts'
 import type { SliceOptions } from './time-slice.ts'
 
 /**
- * Moves copies from fuller datanodes to emptier ones until every datanode's
- * share of its capacity in use is within `thresholdPercent` points of the
- * cluster's mean (HDFS's balancer rule). A move copies the block to the
- * target first and deletes the old copy only once the new one is reported.
- */
-/**
- * One round of planning. Looks at blocks only until nothing more can be
- * planned this round (every source is within the threshold or has no
- * transfer slot left, or maxBytes is reached): a round plans a few dozen
- * moves, and a pass over a million blocks per source held the namenode
- * for seconds. A pass that must go far goes in slices.
+ * One round of moving copies from fuller datanodes to emptier ones, until
+ * every datanode's share of its capacity in use is within
+ * `thresholdPercent` points of the cluster's mean (HDFS's balancer rule). A
+ * move copies the block to the target first and deletes the old copy only
+ * once the new one is reported. A round looks at blocks only until nothing
+ * more can be planned (every source is within the threshold or has no
+ * transfer slot left, or maxBytes is reached): it plans a few dozen moves,
+ * and a pass over a million blocks per source held the namenode for
+ * seconds. A pass that must go far goes in slices.
  */
 export async function planBalance (state: NamenodeState, monitor: ReplicationMonitor, params: BalanceParams, safeMode: boolean, options: SliceOptions = {}): Promise<BalanceResult> {
   if (safeMode) {

@@ -8,7 +8,7 @@ import { keptCopy } from './block-table-hash.ts'
 import type { NamenodeState } from './state.ts'
 import { TimeSlice } from './time-slice.ts'
 import type { SliceOptions } from './time-slice.ts'
-import { WantRecount } from './want-recount.ts'
+import { WantRecount, advanceRecount } from './want-recount.ts'
 
 export interface GcDeps {
   state: NamenodeState
@@ -143,10 +143,7 @@ async function recountWants (state: NamenodeState, monitor: ReplicationMonitor, 
     if (state.recount === undefined) state.recount = new WantRecount(state)
     const recount = state.recount
     while (state.recount === recount) {
-      if (recount.step(every)) {
-        recount.finish()
-        state.recount = undefined
-        // wants fell and entries went: the monitor counts and trims from a sweep
+      if (advanceRecount(state, every)) {
         monitor.rescan()
         break
       }

@@ -18,7 +18,7 @@ import { clientHandlers } from './client-handlers.ts'
 import { DagIndex } from './dag-index.ts'
 import { datanodeHandlers } from './datanode-handlers.ts'
 import { loadPins } from './pins.ts'
-import { WantRecount } from './want-recount.ts'
+import { WantRecount, advanceRecount } from './want-recount.ts'
 import { nameHandlers } from './name-handlers.ts'
 import { NameRegistry } from './names.ts'
 import { DatanodeRegistry } from './registry.ts'
@@ -202,16 +202,10 @@ export class Namenode {
         this.state.recount = new WantRecount(this.state)
         this.recountCostMs = 0
       }
-      const recount = this.state.recount
-      if (recount !== undefined) {
+      if (this.state.recount !== undefined) {
         const started = performance.now()
-        const done = recount.step(RECOUNT_SLICE_BLOCKS)
-        if (done) {
-          recount.finish()
-          this.state.recount = undefined
-          // wants fell and entries went: the monitor counts and trims from a sweep
-          this.monitor.rescan()
-        }
+        const done = advanceRecount(this.state, RECOUNT_SLICE_BLOCKS)
+        if (done) this.monitor.rescan()
         this.recountCostMs += performance.now() - started
         if (done) {
           this.lastRecountMs = now

@@ -59,3 +59,17 @@ export class WantRecount {
     this.state.wantsStale = true
   }
 }
+
+/**
+ * Walks the recount under way (state.recount) up to `budget` more blocks;
+ * when that ends it, puts the wants in place and clears state.recount, and
+ * returns true (the caller then has the monitor sweep: wants fell and
+ * entries went). The service's monitor rounds and gc step the same one.
+ */
+export function advanceRecount (state: NamenodeState, budget: number): boolean {
+  const recount = state.recount
+  if (recount === undefined || !recount.step(budget)) return false
+  recount.finish()
+  state.recount = undefined
+  return true
+}

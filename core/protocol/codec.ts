@@ -2,7 +2,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import * as cborg from 'cborg'
 import type { TagDecodeControl } from 'cborg'
 import { CID } from 'multiformats/cid'
-import * as Digest from 'multiformats/hashes/digest'
+import { decodeCid } from '../content/cid.ts'
 import { ProtocolError } from '../errors.ts'
 
 /**
@@ -37,12 +37,10 @@ function dropUndefined (value: unknown): unknown {
 const CID_TAG = 42
 
 /**
- * dag-cbor's own rules, with a CID decoder of our own. multiformats builds
- * a decoded CIDv1 by encoding its bytes again into a fresh small array and
- * then reading that array's `.buffer`, which makes V8 give it an
- * ArrayBuffer of its own: 6-12 µs a CID here, so a block report of 10,000
- * blocks cost the namenode 60-120 ms to decode, and a million-block
- * datanode's report seconds.
+ * dag-cbor's own rules, with a CID decoder of our own (decodeCid: see
+ * core/content/cid.ts): with multiformats', a block report of 10,000 blocks
+ * cost the namenode 60-120 ms to decode, and a million-block datanode's
+ * report seconds.
  */
 const DECODE_OPTIONS = {
   ...dagCbor.decodeOptions,
@@ -52,21 +50,5 @@ const DECODE_OPTIONS = {
 function decodeCidTag (decode: TagDecodeControl): CID {
   const bytes = decode() as unknown
   if (!(bytes instanceof Uint8Array) || bytes[0] !== 0) throw new Error('Invalid CID for CBOR tag 42; expected leading 0x00')
-  return cidFromBytes(bytes.subarray(1))
-}
-
-/**
- * CID.decode's result, built around a copy in Node's buffer pool: cborg
- * hands out each byte string as a small fresh array, and the CID must not
- * read such an array's `.buffer` (see above).
- */
-export function cidFromBytes (wire: Uint8Array): CID {
-  const pooled = Buffer.from(wire)
-  const bytes = new Uint8Array(pooled.buffer, pooled.byteOffset, pooled.byteLength)
-  const specs = CID.inspectBytes(bytes)
-  if (specs.size !== bytes.byteLength) throw new Error('Incorrect length')
-  // v0 is its multihash alone: multiformats makes it without a second encoding
-  if (specs.version === 0) return CID.decode(bytes)
-  const digest = Digest.decode(bytes.subarray(specs.size - specs.multihashSize))
-  return new CID(specs.version, specs.codec, digest, bytes)
+  return decodeCid(bytes.subarray(1))
 }

@@ -1,10 +1,10 @@
 import { chmod, mkdir, open, rename, rm, stat, symlink, lstat } from 'node:fs/promises'
 import path from 'node:path'
 import { exporter } from 'ipfs-unixfs-exporter'
-import type { UnixFSDirectory, UnixFSDirectoryEntry, UnixFSEntry } from 'ipfs-unixfs-exporter'
+import type { UnixFSDirectory, UnixFSEntry } from 'ipfs-unixfs-exporter'
 import { GET_ENTRIES_IN_FLIGHT, GET_FILE_STREAMS, GET_LIST_AHEAD_ENTRIES } from '../constants.ts'
 import type { ContentPath } from '../content/cid.ts'
-import { listDirectory } from '../content/list-directory.ts'
+import { directoryEntries } from '../content/list-directory.ts'
 import type { Listed } from '../content/list-directory.ts'
 import { localError } from '../content/local-source.ts'
 import { readFile } from '../content/read-file.ts'
@@ -54,11 +54,11 @@ async function isDirectory (file: string): Promise<boolean> {
 interface Listing {
   out: string
   cid: string
-  entries: AsyncIterator<UnixFSDirectoryEntry>
+  entries: AsyncIterator<Listed>
   /** Listed and hinted, not yet handed out; last first. */
-  batch: UnixFSDirectoryEntry[]
+  batch: Listed[]
   /** The batch after it, listed while this one is written. */
-  next?: Promise<UnixFSDirectoryEntry[]>
+  next?: Promise<Listed[]>
   listed: boolean
   /** Names handed out so far: a name twice would have two tasks write one path at once. */
   names: Set<string>
@@ -100,14 +100,11 @@ async function writeTree (ctx: ClientContext, root: UnixFSDirectory, out: string
     await mkdirOrThrow(at, { nested, moded: mode !== undefined })
     result.directories++
     if (mode !== undefined) modes.push({ dir: at, mode })
-    // the exporter fetches a big directory's shards one at a time; listDirectory a level at a time, 32 at once
-    const entries = dir.unixfs.type === 'hamt-sharded-directory'
-      ? fromListing(listDirectory(ctx.reader, dir.cid, signal))
-      : dir.entries({ signal })[Symbol.asyncIterator]()
+    const entries = directoryEntries(ctx.reader, dir, signal)
     listings.push({ out: at, cid: dir.cid.toString(), entries, batch: [], listed: false, names: new Set() })
   }
 
-  const write = async (cid: UnixFSDirectoryEntry['cid'], at: string): Promise<void> => {
+  const write = async (cid: Listed['cid'], at: string): Promise<void> => {
     const entry = await exporter(cid, exporterStore(ctx.reader), { signal })
     if (entry.type === 'directory') await enter(entry, at, true)
     else await writeLeaf(ctx, entry, at, result, io)
@@ -160,17 +157,12 @@ async function writeTree (ctx: ClientContext, root: UnixFSDirectory, out: string
   if (state.failure !== undefined) throw state.failure.error
 }
 
-/** A HAMT's listing (whole: names and CIDs only, about 150 bytes an entry) as the exporter's entries. */
-async function * fromListing (listing: Promise<Listed[]>): AsyncGenerator<UnixFSDirectoryEntry> {
-  for (const { name, cid, size } of await listing) yield { name, path: name, cid, size: BigInt(size) }
-}
-
 /**
  * The next entry of a directory. Entries are listed a batch ahead and
  * hinted, so the namenode locates a batch in one round trip, and a big
  * (sharded) directory's next blocks are fetched while this batch is written.
  */
-async function nextEntry (ctx: ClientContext, listing: Listing): Promise<UnixFSDirectoryEntry | undefined> {
+async function nextEntry (ctx: ClientContext, listing: Listing): Promise<Listed | undefined> {
   if (listing.batch.length === 0 && !listing.listed) {
     // not before the loop gets to it: a directory waiting its turn holds no listed entries
     const batch = await (listing.next ?? listBatch(ctx, listing.entries))
@@ -181,9 +173,9 @@ async function nextEntry (ctx: ClientContext, listing: Listing): Promise<UnixFSD
   return listing.batch.pop()
 }
 
-function listBatch (ctx: ClientContext, entries: AsyncIterator<UnixFSDirectoryEntry>): Promise<UnixFSDirectoryEntry[]> {
+function listBatch (ctx: ClientContext, entries: AsyncIterator<Listed>): Promise<Listed[]> {
   const listed = (async () => {
-    const batch: UnixFSDirectoryEntry[] = []
+    const batch: Listed[] = []
     while (batch.length < GET_LIST_AHEAD_ENTRIES) {
       const next = await entries.next()
       if (next.done === true) break

@@ -1,6 +1,6 @@
 import type { CID } from 'multiformats/cid'
 import type { ContentPath } from '../content/cid.ts'
-import { listDirectory } from '../content/list-directory.ts'
+import { directoryEntries } from '../content/list-directory.ts'
 import type { ClientContext } from './context.ts'
 import { entryInfo, kindOfBlock, resolveEntry } from './resolve.ts'
 import type { EntryInfo, EntryKind } from './resolve.ts'
@@ -35,15 +35,8 @@ export async function ls (ctx: ClientContext, path: ContentPath, options: LsOpti
   if (info.kind !== 'directory' || entry.type !== 'directory') return [asListed(info)]
 
   const listed: ListedEntry[] = []
-  if (entry.unixfs.type === 'hamt-sharded-directory') {
-    // the exporter walks a HAMT's shards one at a time; listDirectory fetches a level at once
-    for (const child of await listDirectory(ctx.reader, entry.cid, options.signal)) {
-      listed.push({ name: child.name, cid: child.cid, kind: 'unknown', size: child.size })
-    }
-  } else {
-    for await (const child of entry.entries(options.signal === undefined ? {} : { signal: options.signal })) {
-      listed.push({ name: child.name, cid: child.cid, kind: 'unknown', size: Number(child.size) })
-    }
+  for await (const child of directoryEntries(ctx.reader, entry, options.signal)) {
+    listed.push({ name: child.name, cid: child.cid, kind: 'unknown', size: child.size })
   }
   if (options.resolveTypes !== false) {
     ctx.reader.hint(listed.map((l) => l.cid))

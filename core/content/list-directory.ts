@@ -1,5 +1,6 @@
 import * as dagPb from '@ipld/dag-pb'
 import { UnixFS } from 'ipfs-unixfs'
+import type { UnixFSDirectory } from 'ipfs-unixfs-exporter'
 import type { CID } from 'multiformats/cid'
 import { ProtocolError } from '../errors.ts'
 import type { BlockGetter } from './read-file.ts'
@@ -9,6 +10,19 @@ export interface Listed {
   cid: CID
   /** The link's cumulative size: known without fetching the child. */
   size: number
+}
+
+/**
+ * A directory's entries, whatever its layout: a plain one's from the node
+ * the exporter already holds, a HAMT's through listDirectory (the exporter
+ * fetches its shards one at a time, a round trip each).
+ */
+export async function * directoryEntries (blocks: BlockGetter, dir: UnixFSDirectory, signal?: AbortSignal): AsyncGenerator<Listed> {
+  if (dir.unixfs.type === 'hamt-sharded-directory') {
+    yield * await listDirectory(blocks, dir.cid, signal)
+    return
+  }
+  for await (const { name, cid, size } of dir.entries(signal === undefined ? {} : { signal })) yield { name, cid, size: Number(size) }
 }
 
 /** Shard nodes of a HAMT fetched at once. */

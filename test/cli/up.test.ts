@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
-import { SERVICE_NODE_FLAGS } from '../../cli/support/node-flags.ts'
+import { SERVICE_COMMANDS, SERVICE_NODE_FLAGS } from '../../cli/support/node-flags.ts'
 import { MAIN, runCairn } from '../helpers/cluster.ts'
 
 const BIN = fileURLToPath(new URL('../../cli/bin.js', import.meta.url))
@@ -130,6 +130,7 @@ describe('the cairn command (cli/bin.js)', () => {
   it('runs a service with the Node options V8 takes only at start, and a terminal\'s Ctrl-C stops it cleanly once', async () => {
     const bin = await readFile(BIN, 'utf8')
     expect(bin).toContain(`const SERVICE_NODE_FLAGS = ${JSON.stringify(SERVICE_NODE_FLAGS).replaceAll('"', "'")}`)
+    expect(bin).toContain(`const SERVICE_COMMANDS = new Set(${JSON.stringify([...SERVICE_COMMANDS]).replaceAll('"', "'").replaceAll(',', ', ')})`)
     const dir = await mkdtemp(path.join(tmpdir(), 'cairn-bin-'))
     dirs.push(dir)
     // its own process group, as a terminal's foreground job

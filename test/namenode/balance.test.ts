@@ -39,15 +39,20 @@ function register (id: string, usedBytes: number): number {
   }).record.index
 }
 
+/** `n` blocks of 200 bytes (named `${prefix} ${i}`) with a copy on each of `holders`, wanting `want` copies. */
+async function storeBlocks (prefix: string, n: number, holders: number[], want: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const mh = CID.createV1(raw.code, await sha256.digest(new TextEncoder().encode(`${prefix} ${i}`))).multihash.bytes
+    for (const d of holders) state.blocks.addReplica(mh, 200, d)
+    state.blocks.setWant(mh, want)
+  }
+}
+
 describe('balance', () => {
   it('plans a round of moves from the full datanode to the empty one, stopping once its transfer slots are taken', async () => {
     const full = register('full', 600_000)
     const empty = register('empty', 0)
-    const blocks = await Promise.all(Array.from({ length: 3_000 }, async (_, i) => (await CID.createV1(raw.code, await sha256.digest(new TextEncoder().encode(`b ${i}`)))).multihash.bytes))
-    for (const mh of blocks) {
-      state.blocks.addReplica(mh, 200, full)
-      state.blocks.setWant(mh, 1)
-    }
+    await storeBlocks('b', 3_000, [full], 1)
     const monitor = new ReplicationMonitor(state, { maxTransfersPerDatanode: 4 })
     const { result, turns } = await countTurns(planBalance(state, monitor, { thresholdPercent: 10 }, false, { sliceMs: 0, checkEvery: 1 }))
     expect(result).toMatchObject({ planned: 4, bytes: 800, inFlight: 4, balanced: false })
@@ -62,29 +67,18 @@ describe('balance', () => {
   it('goes through every block in slices when few can move, and plans none where the target holds them all', async () => {
     const full = register('full', 600_000)
     const other = register('other', 0)
-    const blocks = await Promise.all(Array.from({ length: 500 }, async (_, i) => (await CID.createV1(raw.code, await sha256.digest(new TextEncoder().encode(`c ${i}`)))).multihash.bytes))
-    for (const mh of blocks) {
-      state.blocks.addReplica(mh, 200, full)
-      state.blocks.addReplica(mh, 200, other)
-      state.blocks.setWant(mh, 2)
-    }
+    await storeBlocks('c', 500, [full, other], 2)
     const monitor = new ReplicationMonitor(state, { maxTransfersPerDatanode: 4 })
     const { result, turns } = await countTurns(planBalance(state, monitor, { thresholdPercent: 10 }, false, { sliceMs: 0, checkEvery: 10 }))
     // nowhere to move anything: as balanced as it gets, found by a whole pass of 50 slices
     expect(result).toMatchObject({ planned: 0, balanced: true })
     expect(turns).toBeGreaterThanOrEqual(50)
   })
-})
 
-describe('balance while transfer slots are busy', () => {
-  it('plans nothing and does not call the cluster balanced', async () => {
+  it('plans nothing while transfer slots are busy, and does not call the cluster balanced', async () => {
     const full = register('full', 600_000)
     const empty = register('empty', 0)
-    const blocks = await Promise.all(Array.from({ length: 50 }, async (_, i) => (await CID.createV1(raw.code, await sha256.digest(new TextEncoder().encode(`d ${i}`)))).multihash.bytes))
-    for (const mh of blocks) {
-      state.blocks.addReplica(mh, 200, full)
-      state.blocks.setWant(mh, 2)
-    }
+    await storeBlocks('d', 50, [full], 2)
     const monitor = new ReplicationMonitor(state, { maxTransfersPerDatanode: 2 })
     // repairs (each block wants a second copy) take the empty datanode's slots first
     monitor.tick(true)

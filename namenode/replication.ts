@@ -59,7 +59,7 @@ type Queued = Exclude<DatanodeCommand, { kind: 'delete' }> | { kind: 'delete', m
 
 function toCommand (queued: Queued): DatanodeCommand {
   if (queued.kind !== 'delete') return queued
-  const cids = queued.mhs.map(cidOf)
+  const cids = queued.mhs.map(rawCid)
   return queued.gc ? { kind: 'delete', cids, gc: true } : { kind: 'delete', cids }
 }
 
@@ -334,7 +334,7 @@ export class ReplicationMonitor {
     const target = this.state.registry.at(to)
     if (target === undefined) return false
     this.moves.set(key, { from, to })
-    this.send(from, { kind: 'replicate', cid: cidOf(mh), targets: [this.state.registry.address(target)] })
+    this.send(from, { kind: 'replicate', cid: rawCid(mh), targets: [this.state.registry.address(target)] })
     this.pending.set(key, { source: from, targets: [to], deadlineMs: this.state.clock() + this.pendingTimeoutMs })
     this.take(from)
     this.take(to)
@@ -548,7 +548,7 @@ export class ReplicationMonitor {
     if (health === 'misplaced' && chosen.every((c) => c.rack === undefined || usedRacks.has(c.rack))) return true
     if (chosen.length === 0) return false
     const targets = chosen.map((c) => this.state.registry.get(c.id) as DatanodeRecord)
-    this.send(source, { kind: 'replicate', cid: cidOf(mh), targets: targets.map((t) => this.state.registry.address(t)) })
+    this.send(source, { kind: 'replicate', cid: rawCid(mh), targets: targets.map((t) => this.state.registry.address(t)) })
     this.pending.set(key, {
       source,
       targets: [...(pending?.targets ?? []), ...targets.map((t) => t.index)],
@@ -702,5 +702,3 @@ function keyOf (mh: Uint8Array): string {
   return Buffer.from(mh.buffer, mh.byteOffset, mh.byteLength).toString('latin1')
 }
 
-/** Datanodes key blocks by multihash; a raw CID carries just that. */
-export const cidOf = rawCid

@@ -1,14 +1,18 @@
 /**
- * The `cairn` entry point. Every command loads a few hundred modules
- * (libp2p alone takes most of a second), and each CLI run is a new
- * process, so the compiled code is cached on disk (Node's compile cache,
- * in the OS temporary directory): it halves start-up from the second run
- * on. The cache must be on before the program's modules load, which
- * static imports would do first; hence the dynamic import.
+ * The `cairn` entry point, run as it is (TypeScript) or bundled into
+ * dist/cairn.js (scripts/build-bundle.mjs; cli/launch.js picks which). From
+ * the sources every command loads a few hundred modules (libp2p alone takes
+ * most of a second), so the compiled code is cached on disk (Node's compile
+ * cache, in the OS temporary directory). The cache must be on before the
+ * program's modules load, which static imports would do first; hence the
+ * dynamic import.
  */
 import module from 'node:module'
+import { fileURLToPath } from 'node:url'
+import { setCliEntry } from './support/entry.ts'
 
 module.enableCompileCache?.()
+setCliEntry(fileURLToPath(import.meta.url))
 const program = await import('./program.ts')
 
 export const { buildProgram, main, run } = program

@@ -25,7 +25,7 @@ import { registerImport } from './commands/import.ts'
 import { registerGateway } from './commands/gateway.ts'
 import { EXIT, exitCodeOf, printError } from './support/errors.ts'
 import { tuneMalloc } from '../core/index.ts'
-import { SERVICE_COMMANDS } from './support/node-flags.ts'
+import { SERVICE_COMMANDS, commandName } from './launch.js'
 
 // Services receive blocks in fresh socket buffers that V8 counts as external
 // memory; by default it answers every ~14 MiB with a full mark-compact of the
@@ -41,16 +41,6 @@ if (SERVICE_COMMANDS.has(command)) v8.setFlagsFromString('--external-memory-acco
 // long-running processes that receive blocks keep freed memory for the next block (core/util/malloc.ts);
 // one-shot commands keep glibc's defaults, and with them their small peak memory
 if (command === 'datanode' || command === 'gateway' || command === 'mount') tuneMalloc()
-
-/** The subcommand: the first word that is not a global option or its value. */
-function commandName (args: string[]): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string
-    if (arg === '--config') { i++; continue }
-    if (!arg.startsWith('-')) return arg
-  }
-  return undefined
-}
 
 /** Builds the command tree; exported so tests can inspect it. */
 export function buildProgram (): Command {

@@ -1,11 +1,13 @@
 import path from 'node:path'
 import { createInterface } from 'node:readline'
+import { cliEntry } from '../../cli/launch.js'
 import { alive, killGroup, onCleanup } from './lifetime.ts'
 import { treeCpuSeconds } from './proc.ts'
 import { closed, ROOT, runNode, spawnNode, TailBuffer } from './spawn.ts'
 import type { ChildRun } from './spawn.ts'
 
-export const CLI = path.join(ROOT, 'cli', 'main.ts')
+/** What the `cairn` command runs: the bundle when it is fresh, else the sources. */
+export const CLI = cliEntry()
 const READY_TIMEOUT_MS = 60_000
 const STOP_TIMEOUT_MS = 30_000
 

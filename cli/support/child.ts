@@ -1,11 +1,10 @@
 import { fork } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { closeSync, openSync, readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { CairnError } from '../../core/index.ts'
-import { SERVICE_NODE_FLAGS } from './node-flags.ts'
+import { SERVICE_NODE_FLAGS } from '../launch.js'
+import { cliEntryOfThisProcess } from './entry.ts'
 
-const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url))
 /** Restart delays after a crash, growing so a broken service does not spin. */
 const RESTART_MS = [1_000, 2_000, 5_000, 10_000, 30_000]
 const STOP_GRACE_MS = 10_000
@@ -50,7 +49,7 @@ export class ServiceProcess {
   async start (): Promise<Record<string, unknown>> {
     const log = openSync(this.init.logFile, 'a')
     const execArgv = [...process.execArgv.filter((a) => !SERVICE_NODE_FLAGS.includes(a)), ...SERVICE_NODE_FLAGS]
-    const proc = fork(MAIN, this.init.args, { execArgv, stdio: ['ignore', 'ignore', log, 'ipc'], env: { ...process.env, ...this.init.env } })
+    const proc = fork(cliEntryOfThisProcess(), this.init.args, { execArgv, stdio: ['ignore', 'ignore', log, 'ipc'], env: { ...process.env, ...this.init.env } })
     closeSync(log)
     this.proc = proc
     proc.on('exit', (code, signal) => { this.onExit(proc, code, signal) })

@@ -1,4 +1,6 @@
 import { createRequire } from 'node:module'
+import path from 'node:path'
+import { packageRoot } from './package-root.ts'
 
 /** glibc settings for long-running processes (see native/malloc-tuning.c). */
 export interface MallocTuning {
@@ -32,9 +34,11 @@ export const SERVICE_MALLOC: MallocTuning = {
  */
 export function tuneMalloc (tuning: MallocTuning = SERVICE_MALLOC): boolean {
   if (Object.keys(process.env).some((name) => name.startsWith('MALLOC_') || name === 'GLIBC_TUNABLES')) return false
+  const root = packageRoot(import.meta.url)
+  if (root === undefined) return false
   let addon: { tuneMalloc: (trim: number, pad: number, mmap: number) => boolean }
   try {
-    addon = createRequire(import.meta.url)('../../native/build/malloc-tuning.node') as typeof addon
+    addon = createRequire(import.meta.url)(path.join(root, 'native', 'build', 'malloc-tuning.node')) as typeof addon
   } catch {
     return false
   }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, expect } from 'vitest'
-import { SERVICE_NODE_FLAGS } from '../../cli/support/node-flags.ts'
+import { SERVICE_NODE_FLAGS } from '../../cli/launch.js'
 import { MAIN, TestCluster } from '../helpers/cluster.ts'
 
 export const exec = promisify(execFile)

@@ -4,12 +4,12 @@ import { createWriteStream } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { SERVICE_NODE_FLAGS } from '../../cli/support/node-flags.ts'
+import { cliEntry, SERVICE_NODE_FLAGS } from '../../cli/launch.js'
 import { CairnClient, readClusterKey } from '../../core/index.ts'
 import type { ClusterReport } from '../../core/index.ts'
 
-export const MAIN = fileURLToPath(new URL('../../cli/main.ts', import.meta.url))
+/** What the `cairn` command runs: the bundle when it is fresh (npm test builds it first), else the sources. */
+export const MAIN = cliEntry()
 
 export interface RunResult {
   code: number | null

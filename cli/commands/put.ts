@@ -33,9 +33,11 @@ Examples:
     .action(async (target: string, flags: PutFlags, command: Command) => {
       await withClient(command.optsWithGlobals(), async ({ client, settings, signal }) => {
         const fromStdin = target === '-'
-        const size = fromStdin ? { bytes: 0, known: false, files: 1 } : await measureLocal(target)
         const quiet = flags.quiet === true || flags.json === true
-        const progress = new Progress({ label: 'put', ...(size.known ? { total: size.bytes } : {}), enabled: !quiet && process.stderr.isTTY === true })
+        const showProgress = !quiet && process.stderr.isTTY === true
+        // the size is for the progress bar's ETA only: not walked when there is no bar
+        const size = fromStdin || !showProgress ? { bytes: 0, known: false, files: 1 } : await measureLocal(target)
+        const progress = new Progress({ label: 'put', ...(size.known ? { total: size.bytes } : {}), enabled: showProgress })
         const source: Iterable<ImportCandidate> | AsyncIterable<ImportCandidate> = fromStdin
           ? [{ content: stdinUntil(signal) }]
           : localSource(target, { signal, onSkip: (file, why) => { if (!quiet) process.stderr.write(`cairn: skipped ${file}: ${why}\n`) } })

@@ -9,9 +9,9 @@ let dir: string
 beforeAll(async () => { dir = await mkdtemp(path.join(tmpdir(), 'cairn-local-')) })
 afterAll(async () => { await rm(dir, { recursive: true, force: true }) })
 
-async function readAll (file: string, onChunk?: (chunk: Uint8Array) => Promise<void>): Promise<{ bytes: Buffer, pieces: number[] }> {
+async function readAll (file: string, onChunk?: (chunk: Uint8Array) => Promise<void>, knownSize?: number): Promise<{ bytes: Buffer, pieces: number[] }> {
   const parts: Uint8Array[] = []
-  for await (const chunk of readLocalFile(file)) {
+  for await (const chunk of readLocalFile(file, {}, knownSize)) {
     parts.push(chunk)
     await onChunk?.(chunk)
   }
@@ -42,5 +42,35 @@ describe('reading a local file for a put', () => {
       if (!grown) { grown = true; await appendFile(file, more) }
     })
     expect(got.bytes.equals(Buffer.concat([first, more]))).toBe(true)
+  })
+
+  it('reads a small file whose size the walk knows in one piece, and still reads it all if it changed since', async () => {
+    for (const size of [0, 1, 5000, 256 * 1024]) {
+      const file = path.join(dir, `known-${size}`)
+      const bytes = randomBytes(size)
+      await writeFile(file, bytes)
+      const got = await readAll(file, undefined, size)
+      expect(got.bytes.equals(bytes)).toBe(true)
+      expect(got.pieces).toEqual(size === 0 ? [] : [size])
+      // grown since the walk's lstat (the walk said fewer bytes): the rest is read on
+      const grown = await readAll(file, undefined, Math.max(0, size - 100))
+      expect(grown.bytes.equals(bytes)).toBe(true)
+      // shrunk since (the walk said more): what is there, and no more
+      const shrunk = await readAll(file, undefined, size + 100)
+      expect(shrunk.bytes.equals(bytes)).toBe(true)
+    }
+    // grown by more than a read: pieces stay within 1 MiB
+    const file = path.join(dir, 'known-grown-big')
+    const bytes = randomBytes(3 * 1024 * 1024 + 5)
+    await writeFile(file, bytes)
+    const got = await readAll(file, undefined, 10)
+    expect(got.bytes.equals(bytes)).toBe(true)
+    expect(Math.max(...got.pieces)).toBeLessThanOrEqual(1024 * 1024)
+  })
+
+  it('a missing file fails with a clear error, whichever way it is read', async () => {
+    for (const knownSize of [undefined, 10]) {
+      await expect(readAll(path.join(dir, 'no-such-file'), undefined, knownSize)).rejects.toThrow(/no-such-file: no such file or directory/)
+    }
   })
 })

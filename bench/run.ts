@@ -20,6 +20,8 @@
 import { mkdir } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+import { BUNDLE_ENTRY } from '../cli/launch.js'
+import { CLI } from './lib/cluster.ts'
 import { cleanup, installExitHandlers, isInterrupted, makeTempDir } from './lib/lifetime.ts'
 import { readOptions } from './lib/options.ts'
 import type { Suite } from './lib/suite.ts'
@@ -44,7 +46,9 @@ async function main (): Promise<void> {
   const log = (line: string): void => { process.stderr.write(`bench: ${line}\n`) }
   const print = (text: string): void => { process.stdout.write(`${text}\n`) }
   print(`Cairn benchmark  ${new Date().toISOString()}  Node ${process.version}  ${os.availableParallelism()} cores  ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM  load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`)
-  print(`BENCH_MIB=${options.mib} BENCH_RUNS=${options.runs} BENCH_BIG_MIB=${options.bigMib} BENCH_ONLY=${chosen.map((s) => s.name).join(',')}  in ${root}\n`)
+  print(`BENCH_MIB=${options.mib} BENCH_RUNS=${options.runs} BENCH_BIG_MIB=${options.bigMib} BENCH_ONLY=${chosen.map((s) => s.name).join(',')}  in ${root}`)
+  // start-up figures depend on it (cli/launch.js)
+  print(`cairn runs ${CLI === BUNDLE_ENTRY ? 'the bundle (dist/cairn.js)' : 'the sources (the bundle is missing or stale: npm run build)'}\n`)
 
   const summary: string[] = []
   const started = performance.now()

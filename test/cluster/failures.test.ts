@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { CID } from 'multiformats/cid'
@@ -123,6 +123,20 @@ describe('failures', () => {
     expect(Object.keys(left).filter((name) => name.includes('.cairn-'))).toEqual([])
     expect(left).not.toHaveProperty('big-3.bin')
     for (const [name, hash] of Object.entries(left)) expect(hash, name).toBe(expected[name])
+
+    // a small file (written in one go) whose name is taken by a non-empty directory: a clear error, no temp file
+    const small = path.join(c.dir, 'small-tree')
+    await mkdir(small)
+    await writeFile(path.join(small, 'taken.txt'), 'mine\n')
+    const smallPut = await c.cairn(['put', '-r', '2', small])
+    expect(smallPut.code, smallPut.stderr).toBe(0)
+    const over = path.join(c.dir, 'over')
+    await mkdir(path.join(over, 'taken.txt', 'occupied'), { recursive: true })
+    const clash = await c.cairn(['get', smallPut.stdout.toString().trim(), '-o', over])
+    expect(clash.code).not.toBe(0)
+    expect(clash.stderr).toMatch(/cairn: error: .*taken\.txt/)
+    expect(clash.stderr).not.toContain('    at ')
+    expect((await readdir(over)).filter((name) => name.includes('.cairn-'))).toEqual([])
   })
 
   it('a namenode killed with -9 comes back with every acknowledged pin, and the data is gettable', async () => {

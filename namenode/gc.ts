@@ -4,7 +4,7 @@ import type { Leases } from './leases.ts'
 import type { ReplicationMonitor } from './replication.ts'
 import type { SafeMode } from './safe-mode.ts'
 import type { BlockInfo } from './block-index.ts'
-import { keptCopy } from './block-table-hash.ts'
+import { keptCopy, keyString } from './block-table-hash.ts'
 import type { NamenodeState } from './state.ts'
 import { TimeSlice } from './time-slice.ts'
 import type { SliceOptions } from './time-slice.ts'
@@ -77,7 +77,7 @@ async function collect (deps: GcDeps, params: GcParams): Promise<GcResult> {
     while (!sweep.step(every, (mh, info) => {
       const holders = doomedHolders(mh, info)
       if (holders === undefined) return
-      const key = Buffer.from(mh).toString('latin1')
+      const key = keyString(mh)
       if (holders === 'protected') kept.add(key)
       else doomed.set(key, { mh: keptCopy(mh), size: info.size, copies: holders.length })
     })) await slice.maybeYield()

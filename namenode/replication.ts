@@ -1,9 +1,9 @@
-import { CID } from 'multiformats/cid'
+import type { CID } from 'multiformats/cid'
 import { rawCid } from '../core/index.ts'
 import type { DatanodeCommand, HealthTally } from '../core/index.ts'
 import type { BlockInfo, BlockSweep } from './block-index.ts'
 import { TAG_MASK, TAG_SHIFT } from './block-table-counts.ts'
-import { keptCopy } from './block-table-hash.ts'
+import { keptCopy, keyString } from './block-table-hash.ts'
 import { classify, repairPriority, tally } from './health.ts'
 import type { BlockHealth, Copies } from './health.ts'
 import { chooseExcess, chooseTargets } from './placement.ts'
@@ -183,7 +183,7 @@ export class ReplicationMonitor {
 
   /** A block's copies changed: look at it next round. */
   touch (mh: Uint8Array): void {
-    this.dirty.set(keyOf(mh), keptCopy(mh))
+    this.dirty.set(keyString(mh), keptCopy(mh))
   }
 
   /** Something affecting many blocks changed (a pin, a datanode's state): sweep every block (once one under way ends). */
@@ -223,7 +223,7 @@ export class ReplicationMonitor {
 
   /** A datanode reported a new copy: settles a pending copy or move. */
   replicaAdded (mh: Uint8Array, datanode: number): void {
-    const key = keyOf(mh)
+    const key = keyString(mh)
     const pending = this.pending.get(key)
     if (pending?.targets.includes(datanode) === true) {
       pending.targets = pending.targets.filter((t) => t !== datanode)
@@ -251,7 +251,7 @@ export class ReplicationMonitor {
 
   /** A datanode reported a copy gone (deleted, lost, or found corrupt). */
   replicaRemoved (mh: Uint8Array, datanode: number): void {
-    const key = keyOf(mh)
+    const key = keyString(mh)
     // a copy ordered from this datanode cannot happen now (its copy was the
     // rotten one, typically): forget it at once rather than at its deadline,
     // or the block waits a whole pending timeout before another source is tried
@@ -272,7 +272,7 @@ export class ReplicationMonitor {
 
   /** gc: delete these copies of an unpinned block. */
   condemn (mh: Uint8Array, datanodes: number[]): void {
-    const key = keyOf(mh)
+    const key = keyString(mh)
     const told = this.condemned.get(key)?.datanodes ?? []
     let kept: Uint8Array | undefined
     for (const datanode of datanodes) {
@@ -288,12 +288,12 @@ export class ReplicationMonitor {
 
   /** Copies gc has ordered deleted do not count as present for a new put. */
   isCondemned (mh: Uint8Array): boolean {
-    return this.condemned.has(keyOf(mh))
+    return this.condemned.has(keyString(mh))
   }
 
   /** A put or pin wants the block again; datanodes keep copies sent to them lately anyway. */
   pardon (mh: Uint8Array): void {
-    this.condemned.delete(keyOf(mh))
+    this.condemned.delete(keyString(mh))
   }
 
   /** Has a datanode re-read a copy a client found bad. */
@@ -328,7 +328,7 @@ export class ReplicationMonitor {
 
   /** Plans moving copies between datanodes (balance, or operator requests). Returns how many were planned. */
   planMove (mh: Uint8Array, from: number, to: number): boolean {
-    const key = keyOf(mh)
+    const key = keyString(mh)
     if (this.pending.has(key) || this.moves.has(key)) return false
     if (this.busy(from) || this.busy(to)) return false
     const target = this.state.registry.at(to)
@@ -453,7 +453,7 @@ export class ReplicationMonitor {
       this.overflowed = true
       return
     }
-    const key = typeof mh === 'string' ? mh : keyOf(mh)
+    const key = typeof mh === 'string' ? mh : keyString(mh)
     for (const waiting of this.backlog) waiting.delete(key)
     const bucket = this.backlog[priority] as Set<string>
     bucket.add(key)
@@ -488,7 +488,7 @@ export class ReplicationMonitor {
       return undefined
     }
     const copies = copiesOf(this.state, info)
-    const deleting = this.deleting.size === 0 ? undefined : this.deleting.get(keyOf(mh))
+    const deleting = this.deleting.size === 0 ? undefined : this.deleting.get(keyString(mh))
     if (deleting !== undefined) copies.good = copies.good.filter((d) => !deleting.has(d))
     const health = classify({
       want: info.want,
@@ -511,7 +511,7 @@ export class ReplicationMonitor {
       }
       this.room--
     }
-    return { key: keyOf(mh), mh: keptCopy(mh), info, copies, health, priority }
+    return { key: keyString(mh), mh: keptCopy(mh), info, copies, health, priority }
   }
 
   /**
@@ -528,7 +528,7 @@ export class ReplicationMonitor {
 
   /** Returns false when the block still needs work that could not be scheduled now. */
   private scheduleCopy (mh: Uint8Array, info: BlockInfo, copies: Copies, health: BlockHealth): boolean {
-    const key = keyOf(mh)
+    const key = keyString(mh)
     const pending = this.pending.get(key)
     const inFlight = pending?.targets.length ?? 0
     // a misplaced block gets one extra copy on another rack; the trim then removes a crowded one
@@ -562,7 +562,7 @@ export class ReplicationMonitor {
   }
 
   private scheduleTrim (mh: Uint8Array, info: BlockInfo, copies: Copies): boolean {
-    const key = keyOf(mh)
+    const key = keyString(mh)
     if (this.pending.has(key) || this.moves.has(key)) return false
     const excess = copies.good.length - info.want
     if (excess <= 0) return true
@@ -579,7 +579,7 @@ export class ReplicationMonitor {
   }
 
   private orderDelete (mh: Uint8Array, datanode: number): void {
-    const key = keyOf(mh)
+    const key = keyString(mh)
     const set = this.deleting.get(key) ?? new Set<number>()
     if (set.has(datanode)) return
     set.add(datanode)
@@ -696,9 +696,5 @@ export class ReplicationMonitor {
 
 function emptyCounts (): HealthCounts {
   return { pinned: 0, healthy: 0, underReplicated: 0, overReplicated: 0, misplaced: 0, missing: 0, corrupt: 0, readable: 0 }
-}
-
-function keyOf (mh: Uint8Array): string {
-  return Buffer.from(mh.buffer, mh.byteOffset, mh.byteLength).toString('latin1')
 }
 

@@ -48,14 +48,16 @@ export async function planBalance (state: NamenodeState, monitor: ReplicationMon
   try {
     while (!roundDone() && !(passDone = sweep.step(every, (mh, info) => {
       if (result.bytes >= maxBytes || info.want === 0) return
-      const racks = new Set(info.replicas.map((d) => state.registry.at(d)?.rack))
+      let racks: Set<string | undefined> | undefined
       // fullest source first, one move per block
       for (const source of sources) {
         if (!info.replicas.includes(source.index) || sourceDone(source)) continue
+        // only for blocks a source holds: most of a pass visits blocks no source has
+        const blockRacks = (racks ??= new Set(info.replicas.map((d) => state.registry.at(d)?.rack)))
         const target = targets.find((t) => roomFor(t, info.size) && monitor.hasFreeSlot(t.index) &&
           !info.replicas.includes(t.index) &&
           // keep rack spread: the target's rack is new to the block, or the source's rack keeps another copy
-          (t.rack === source.rack || !racks.has(t.rack) || info.replicas.filter((d) => state.registry.at(d)?.rack === source.rack).length > 1))
+          (t.rack === source.rack || !blockRacks.has(t.rack) || info.replicas.filter((d) => state.registry.at(d)?.rack === source.rack).length > 1))
         if (target === undefined || !monitor.planMove(mh, source.index, target.index)) continue
         used.set(source.index, (used.get(source.index) ?? 0) - info.size)
         used.set(target.index, (used.get(target.index) ?? 0) + info.size)

@@ -231,7 +231,7 @@ function tempNameFor (out: string): string {
   return path.join(path.dirname(out), `.${path.basename(out)}.cairn-${process.pid}-${temps++}.tmp`)
 }
 
-async function writeFileAtomically (out: string, source: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, mode: number | undefined, result: GetResult, io: Io): Promise<void> {
+async function writeFileAtomically (out: string, source: AsyncIterable<Uint8Array>, mode: number | undefined, result: GetResult, io: Io): Promise<void> {
   const temp = tempNameFor(out)
   let handle
   try {

@@ -5,7 +5,7 @@ import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BUNDLE_ENTRY, bundleIsFresh, cliEntry, MANIFEST_VERSION, SERVICE_NODE_FLAGS, SOURCE_ENTRY } from '../../cli/launch.js'
+import { bundleIsFresh, MANIFEST_VERSION, SERVICE_NODE_FLAGS } from '../../cli/launch.js'
 import { packageRoot, VERSION } from '../../core/index.ts'
 
 const run = promisify(execFile)
@@ -67,10 +67,6 @@ describe('the bundle (scripts/build-bundle.mjs, cli/launch.js)', () => {
     expect(bundleIsFresh(path.join(out, 'no-such-dir'), ROOT)).toBe(false)
     // and the same manifest, unaltered, still vouches (the checks above are not always false)
     expect(bundleIsFresh(await alteredManifest(() => {}), ROOT)).toBe(true)
-  })
-
-  it('cairn runs the bundle in dist/ exactly when it is fresh', () => {
-    expect(cliEntry()).toBe(bundleIsFresh() ? BUNDLE_ENTRY : SOURCE_ENTRY)
   })
 
   it('finds the package (and with it the native addons) from the bundle as from the sources', () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
-import { SERVICE_NODE_FLAGS } from '../../cli/launch.js'
+import { BUNDLE_ENTRY, bundleIsFresh, SERVICE_NODE_FLAGS, SOURCE_ENTRY } from '../../cli/launch.js'
 import { MAIN, runCairn } from '../helpers/cluster.ts'
 
 const BIN = fileURLToPath(new URL('../../cli/bin.js', import.meta.url))
@@ -146,6 +146,9 @@ describe('the cairn command (cli/bin.js)', () => {
     const services = await servicesUnder(dir)
     expect(services).toHaveLength(2)
     for (const args of services) for (const flag of SERVICE_NODE_FLAGS) expect(args).toContain(flag)
+    // from the bundle while it is fresh (npm test builds it first), else the sources
+    const entry = bundleIsFresh() ? BUNDLE_ENTRY : SOURCE_ENTRY
+    for (const args of services) expect(args).toContain(entry)
     // Ctrl-C: SIGINT to every process of the group, which cairn also passes on to its child
     process.kill(-child.pid!, 'SIGINT')
     expect(await exited).toEqual({ code: 0, signal: null })

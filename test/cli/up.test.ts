@@ -13,8 +13,15 @@ const BIN = fileURLToPath(new URL('../../cli/bin.js', import.meta.url))
 const dirs: string[] = []
 /** Every `cairn up` started: a test that fails midway must not leave a cluster running (it holds the default ports). */
 const started = new Set<ChildProcess>()
+/** Those of them started as leaders of their own process group. */
+const groups = new Set<ChildProcess>()
 afterAll(async () => {
-  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  for (const child of started) {
+    if (child.exitCode !== null || child.signalCode !== null) continue
+    // one started in a process group of its own takes what it started along (bin.js's child, and its services)
+    if (groups.has(child)) process.kill(-(child.pid as number), 'SIGKILL')
+    else child.kill('SIGKILL')
+  }
   for (const dir of dirs) await rm(dir, { recursive: true, force: true })
 })
 
@@ -134,6 +141,7 @@ describe('the cairn command (cli/bin.js)', () => {
     // its own process group, as a terminal's foreground job
     const child = spawn(process.execPath, [BIN, 'up', '--datanodes', '1', '--no-gateway'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
     started.add(child)
+    groups.add(child)
     let out = ''
     let err = ''
     child.stdout.on('data', (d: Buffer) => { out += d.toString() })

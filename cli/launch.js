@@ -8,27 +8,37 @@ import { fileURLToPath } from 'node:url'
 import path from 'node:path'
 
 /**
- * Node options every service starts with: `cairn up` forks its services
- * with them, and the `cairn` command (cli/bin.js) re-runs a service command
- * (`cairn datanode`, `cairn mount`, ...) with them. They must be given when
- * the process starts: V8 sizes its heap then, setting them later has no
- * effect (measured), and NODE_OPTIONS refuses them. `node cli/main.ts
- * datanode` goes without: slower, the same otherwise.
+ * Node options that services and bulk transfers start with: `cairn up`
+ * forks its services with them, and the `cairn` command (cli/bin.js) re-runs
+ * those commands with them (NODE_FLAG_COMMANDS). They must be given when the
+ * process starts: V8 sizes its heap then, setting them later has no effect
+ * (measured), and NODE_OPTIONS refuses them. `node cli/main.ts datanode`
+ * goes without: slower, the same otherwise.
  *
- * `--initial-old-space-size`: a service's live heap is small (about 30 MB
- * for a datanode) while blocks pass through it as external memory, so V8's
- * limits, computed from the live heap and shrunk further by its memory
- * reducer once idle, let a 256 MiB put trigger 3-24 full mark-compacts on a
- * datanode. Starting the old generation at 128 MB keeps them to 0-1.
- * Measured (2026-11-25, two hand-started datanodes in one cluster, every
- * put stored on both, six 256 MiB puts, then again with the flag on the
- * other one): 0.88-1.28 CPU-seconds per put with it, 1.17-1.78 without;
- * resident memory the same (about 350 MB).
+ * `--initial-old-space-size`: the live heap of a Cairn process is small
+ * (30-40 MB, most of it libp2p's code) while blocks pass through it as
+ * external memory, so V8's limits, computed from the live heap and shrunk
+ * further by its memory reducer once idle, let a 256 MiB put trigger 3-24
+ * full mark-compacts on a datanode and 16 on the client. Starting the old
+ * generation at 128 MB keeps them to a few. Measured (2026-11-25): a datanode
+ * used 0.88-1.28 CPU-seconds per 256 MiB put with it, 1.17-1.78 without
+ * (two hand-started datanodes, six puts each way); a put or get client, with
+ * and without it alternated on one idle cluster, put 256 MiB in 1.99-2.53 s
+ * (2.12-2.64 without) and got it in 1.32-1.44 s (1.47-1.81), peak memory
+ * 186-215 MB (159-186). A bare three-copy transfer with the data channel's
+ * TLS (bench/reference/floor.ts) took 2.0-2.2 s with it and 2.8-3.9 s
+ * without, once the process had loaded Cairn's modules.
  */
 export const SERVICE_NODE_FLAGS = Object.freeze(['--initial-old-space-size=128'])
 
-/** Commands that run until stopped, and start with SERVICE_NODE_FLAGS. */
+/** Commands that run until stopped. */
 export const SERVICE_COMMANDS = new Set(['namenode', 'datanode', 'up', 'mount', 'gateway'])
+
+/** Commands that may move a lot of data through one process. */
+const BULK_COMMANDS = new Set(['put', 'get', 'cat', 'import', 'export'])
+
+/** Commands that start with SERVICE_NODE_FLAGS (a re-run costs about 80 ms of start-up where the Node in use could run Cairn itself). */
+export const NODE_FLAG_COMMANDS = new Set([...SERVICE_COMMANDS, ...BULK_COMMANDS])
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 /** The TypeScript entry point, which any Node from 22.18 runs as it is. */
@@ -51,7 +61,7 @@ export function commandName (args) {
 
 /** The Node options a run of `cairn <args>` needs at start. */
 export function nodeFlagsFor (args) {
-  return SERVICE_COMMANDS.has(commandName(args) ?? '') ? [...SERVICE_NODE_FLAGS] : []
+  return NODE_FLAG_COMMANDS.has(commandName(args) ?? '') ? [...SERVICE_NODE_FLAGS] : []
 }
 
 /**

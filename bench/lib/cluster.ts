@@ -1,6 +1,6 @@
 import path from 'node:path'
 import { createInterface } from 'node:readline'
-import { cliEntry } from '../../cli/launch.js'
+import { cliEntry, nodeFlagsFor } from '../../cli/launch.js'
 import { alive, killGroup, onCleanup } from './lifetime.ts'
 import { treeCpuSeconds } from './proc.ts'
 import { closed, ROOT, runNode, spawnNode, TailBuffer } from './spawn.ts'
@@ -8,6 +8,11 @@ import type { ChildRun } from './spawn.ts'
 
 /** What the `cairn` command runs: the bundle when it is fresh, else the sources. */
 export const CLI = cliEntry()
+
+/** Starts `cairn <args>` as the `cairn` command would: from CLI, with the Node options it gives that command. */
+export function spawnCairn (args: string[], init: { graceful?: boolean } = {}): ReturnType<typeof spawnNode> {
+  return spawnNode(CLI, args, { ...init, nodeFlags: nodeFlagsFor(args) })
+}
 const READY_TIMEOUT_MS = 60_000
 const STOP_TIMEOUT_MS = 30_000
 
@@ -24,7 +29,7 @@ export interface Cluster {
 
 /** A real local cluster, started as a user would: `cairn up` in the background. */
 export async function startCluster (dataDir: string, datanodes: number): Promise<Cluster> {
-  const child = spawnNode(CLI, ['up', '--data', dataDir, '--datanodes', String(datanodes)], { graceful: true })
+  const child = spawnCairn(['up', '--data', dataDir, '--datanodes', String(datanodes)], { graceful: true })
   const output = new TailBuffer()
   child.stderr.on('data', (chunk: Buffer) => { output.add(chunk) })
   const lines = createInterface({ input: child.stdout })
@@ -71,7 +76,7 @@ export async function startCluster (dataDir: string, datanodes: number): Promise
   return {
     dataDir,
     configFile,
-    cli: async (args, timeoutMs) => await runNode(CLI, ['--config', configFile, ...args], { label: `cairn ${args.join(' ')}`, timeoutMs }),
+    cli: async (args, timeoutMs) => await runNode(CLI, ['--config', configFile, ...args], { label: `cairn ${args.join(' ')}`, timeoutMs, nodeFlags: nodeFlagsFor(args) }),
     cpuSeconds: () => child.pid === undefined ? undefined : treeCpuSeconds(child.pid),
     stop
   }

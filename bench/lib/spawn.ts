@@ -21,6 +21,8 @@ export interface RunInit {
   /** Shown in errors. */
   label: string
   timeoutMs: number
+  /** Node options before the script. Default none. */
+  nodeFlags?: readonly string[]
 }
 
 /**
@@ -30,7 +32,7 @@ export interface RunInit {
 export async function runNode (script: string, args: string[], init: RunInit): Promise<ChildRun> {
   const cpuBefore = exitedChildrenCpuSeconds()
   const started = performance.now()
-  const child = spawnNode(script, args)
+  const child = spawnNode(script, args, { nodeFlags: init.nodeFlags ?? [] })
   const stdout: Buffer[] = []
   const stderr = new TailBuffer()
   child.stdout.on('data', (chunk: Buffer) => { stdout.push(chunk) })
@@ -60,8 +62,8 @@ export async function runNode (script: string, args: string[], init: RunInit): P
 export type NodeChild = ChildProcessByStdio<null, Readable, Readable>
 
 /** A detached, tracked child with stdout and stderr piped: see lifetime.ts for why detached. */
-export function spawnNode (script: string, args: string[], init: { graceful?: boolean } = {}): NodeChild {
-  const child = spawn(process.execPath, [script, ...args], {
+export function spawnNode (script: string, args: string[], init: { graceful?: boolean, nodeFlags?: readonly string[] } = {}): NodeChild {
+  const child = spawn(process.execPath, [...(init.nodeFlags ?? []), script, ...args], {
     cwd: ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe']

@@ -12,11 +12,11 @@ import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { pipeline } from 'node:stream/promises'
 import { startCluster } from '../lib/cluster.ts'
-import { CLI } from '../lib/cluster.ts'
+import { spawnCairn } from '../lib/cluster.ts'
 import { freeBytes, settle } from '../lib/files.ts'
 import { killGroup, onCleanup } from '../lib/lifetime.ts'
 import { writeRandomFile } from '../lib/random-file.ts'
-import { closed, lastJson, spawnNode } from '../lib/spawn.ts'
+import { closed, lastJson } from '../lib/spawn.ts'
 import { formatSpread, spread, spreadOf } from '../lib/stats.ts'
 import type { Suite, SuiteContext } from '../lib/suite.ts'
 import { renderTable } from '../lib/table.ts'
@@ -142,7 +142,7 @@ interface RunningGateway {
 }
 
 async function startGateway (configFile: string): Promise<RunningGateway> {
-  const child = spawnNode(CLI, ['--config', configFile, 'gateway', '--listen', '127.0.0.1:0'], { graceful: true })
+  const child = spawnCairn(['--config', configFile, 'gateway', '--listen', '127.0.0.1:0'], { graceful: true })
   const done = closed(child)
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')

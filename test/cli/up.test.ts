@@ -61,6 +61,22 @@ async function servicesUnder (dir: string): Promise<string[][]> {
   return found
 }
 
+async function cmdline (pid: number): Promise<string[]> {
+  return await readFile(`/proc/${pid}/cmdline`, 'utf8').then((s) => s.split('\0'), () => [])
+}
+
+async function childrenOf (parent: number): Promise<number[]> {
+  const found: number[] = []
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
+    // the parent pid is the second field after the parenthesised command name
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+    if (ppid === parent) found.push(Number(pid))
+  }
+  return found
+}
+
 describe('cairn up', () => {
   it('starts a local cluster, serves put/get from the same directory, stops cleanly on Ctrl-C, and reuses its data', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'cairn-up-'))
@@ -135,7 +151,7 @@ describe('cairn up', () => {
 })
 
 describe('the cairn command (cli/bin.js)', () => {
-  it('runs a service with the Node options V8 takes only at start, and a terminal\'s Ctrl-C stops it cleanly once', async () => {
+  it('runs services and bulk transfers with the Node options V8 takes only at start, and a terminal\'s Ctrl-C stops a service cleanly once', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'cairn-bin-'))
     dirs.push(dir)
     // its own process group, as a terminal's foreground job
@@ -157,6 +173,27 @@ describe('the cairn command (cli/bin.js)', () => {
     // from the bundle while it is fresh (npm test builds it first), else the sources
     const entry = bundleIsFresh() ? BUNDLE_ENTRY : SOURCE_ENTRY
     for (const args of services) expect(args).toContain(entry)
+
+    // a put reading stdin stays up until its input ends: look at the process that runs it
+    const put = spawn(process.execPath, [BIN, 'put', '-'], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] })
+    started.add(put)
+    let putOut = ''
+    let putErr = ''
+    put.stdout.on('data', (d: Buffer) => { putOut += d.toString() })
+    put.stderr.on('data', (d: Buffer) => { putErr += d.toString() })
+    const putExited = new Promise<number | null>((resolve) => put.on('exit', (code) => { resolve(code) }))
+    let runner: string[] | undefined
+    for (let i = 0; i < 200 && runner === undefined; i++) {
+      const lines = await Promise.all([put.pid!, ...await childrenOf(put.pid!)].map(cmdline))
+      runner = lines.find((args) => args.includes('put') && args.includes(entry))
+      if (runner === undefined) await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    expect(runner, `no process runs ${entry} put: ${putErr}`).toBeDefined()
+    for (const flag of SERVICE_NODE_FLAGS) expect(runner).toContain(flag)
+    put.stdin.end('bulk')
+    expect(await putExited, putErr).toBe(0)
+    expect(putOut.trim()).toMatch(/^bafk/)
+
     // Ctrl-C: SIGINT to every process of the group, which cairn also passes on to its child
     process.kill(-child.pid!, 'SIGINT')
     expect(await exited).toEqual({ code: 0, signal: null })

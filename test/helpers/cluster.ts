@@ -4,7 +4,7 @@ import { createWriteStream } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { cliEntry, SERVICE_NODE_FLAGS } from '../../cli/launch.js'
+import { cliEntry, nodeFlagsFor, SERVICE_NODE_FLAGS } from '../../cli/launch.js'
 import { CairnClient, readClusterKey } from '../../core/index.ts'
 import type { ClusterReport } from '../../core/index.ts'
 
@@ -27,9 +27,9 @@ export interface RunOptions {
   gid?: number
 }
 
-/** Runs the real CLI in its own process. Never hangs a test: killed after `timeoutMs`. */
+/** Runs the real CLI in its own process, with the Node options `cairn` gives it. Never hangs a test: killed after `timeoutMs`. */
 export async function runCairn (args: string[], options: RunOptions = {}): Promise<RunResult> {
-  const child = spawn(process.execPath, [MAIN, ...args], {
+  const child = spawn(process.execPath, [...nodeFlagsFor(args), MAIN, ...args], {
     cwd: options.cwd ?? process.cwd(),
     env: { ...process.env, CAIRN_LOG: 'warn', ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -4,6 +4,7 @@ import { sha256File } from '../lib/files.ts'
 import { lastJson, ROOT, runNode } from '../lib/spawn.ts'
 import type { ChildRun } from '../lib/spawn.ts'
 import { MiB } from '../lib/units.ts'
+import { nodeFlagsFor } from '../../cli/launch.js'
 
 /** One measured transfer, by either side. */
 export interface Step {
@@ -21,6 +22,7 @@ export interface Step {
 
 const IMPORT = path.join(ROOT, 'bench', 'reference', 'import.ts')
 const EXPORT = path.join(ROOT, 'bench', 'reference', 'export.ts')
+const BARE_COPIES = path.join(ROOT, 'bench', 'reference', 'bare-copies.ts')
 
 /** Generous: a slow build should be measured, not killed; a hung one should not hang the benchmark. */
 export function timeoutFor (bytes: number): number {
@@ -35,6 +37,13 @@ export async function referenceImport (file: string, storeDir: string, bytes: nu
 export async function referenceExport (root: string, storeDir: string, out: string, bytes: number): Promise<Step> {
   const run = await runNode(EXPORT, [root, storeDir, out], { label: 'reference export', timeoutMs: timeoutFor(bytes) })
   return step(run, 'reference export', undefined)
+}
+
+/** Three copies over the data channel's TLS, each hashed and written durably, by a minimal program (bench/reference/bare-copies.ts). */
+export async function bareCopies (file: string, workDir: string, bytes: number): Promise<Step> {
+  // with the Node options a put runs with, so it and Cairn differ only in what they do
+  const run = await runNode(BARE_COPIES, [file, workDir], { label: 'bare three-copy transfer', timeoutMs: timeoutFor(bytes), nodeFlags: nodeFlagsFor(['put']) })
+  return step(run, 'bare three-copy transfer', undefined)
 }
 
 export async function cairnPut (cluster: Cluster, file: string, bytes: number): Promise<Step> {

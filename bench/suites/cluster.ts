@@ -11,7 +11,7 @@ import type { Suite, SuiteContext } from '../lib/suite.ts'
 import { renderTable } from '../lib/table.ts'
 import { MiB, mibPerSecond, toMiB } from '../lib/units.ts'
 import { memoryBound } from './cluster-memory.ts'
-import { cairnGet, cairnPut, referenceExport, referenceImport, verifySame } from './cluster-steps.ts'
+import { cairnGet, cairnPut, bareCopies, referenceExport, referenceImport, verifySame } from './cluster-steps.ts'
 import type { Step } from './cluster-steps.ts'
 
 const DATANODES = 3
@@ -23,6 +23,7 @@ const MEMORY_TARGET_MIB = 300
 interface Run {
   refImport: Step
   refExport: Step
+  bare: Step
   put: Step
   get: Step
 }
@@ -78,6 +79,11 @@ async function oneRun (ctx: SuiteContext, cluster: Cluster, i: number): Promise<
   await rm(store, { recursive: true })
 
   await settle()
+  const bareDir = path.join(dir, 'bare-copies')
+  const bare = await bareCopies(input, bareDir, bytes)
+  await rm(bareDir, { recursive: true })
+
+  await settle()
   const put = await cairnPut(cluster, input, bytes)
   if (put.root !== refImport.root) {
     throw new Error(`cairn put gave root ${put.root ?? '(none)'} but the reference importer gave ${refImport.root} for the same bytes and profile`)
@@ -87,7 +93,7 @@ async function oneRun (ctx: SuiteContext, cluster: Cluster, i: number): Promise<
   const get = await cairnGet(cluster, refImport.root, out, bytes)
   await verifySame(out, sha256, 'cairn get')
   await rm(dir, { recursive: true })
-  return { refImport, refExport, put, get }
+  return { refImport, refExport, bare, put, get }
 }
 
 interface Side {
@@ -110,6 +116,9 @@ interface Side {
 interface Figures {
   put: Side
   get: Side
+  /** The bare three-copy transfer's in-process MiB/s, and Cairn's put against it (per run). */
+  bare: Spread
+  ofBare: Spread
   putPeak: Spread
   getPeak: Spread
 }
@@ -134,7 +143,14 @@ function summarize (runs: Run[], bytes: number): Figures {
   })
   const put = side((r) => r.put, (r) => r.refImport)
   const get = side((r) => r.get, (r) => r.refExport)
-  return { put, get, putPeak: put.peak, getPeak: get.peak }
+  return {
+    put,
+    get,
+    bare: spread(runs.map((r) => mibPerSecond(bytes, r.bare.seconds))),
+    ofBare: spread(runs.map((r) => r.bare.seconds / r.put.seconds)),
+    putPeak: put.peak,
+    getPeak: get.peak
+  }
 }
 
 /** Processors kept busy over the whole command: near the core count means out of CPU, not waiting on I/O. */
@@ -159,6 +175,8 @@ function mainTable (f: Figures, mib: number, runs: number): Parameters<typeof re
       row('reference MiB/s, whole process', (s) => formatSpread(s.refWhole)),
       row('Cairn / reference, in-process', (s) => x(s.ratio)),
       row('Cairn / reference, whole process', (s) => x(s.ratioWhole)),
+      ['bare 3-copy transfer MiB/s, in-process', formatSpread(f.bare), ''],
+      ['Cairn / bare 3-copy transfer', x(f.ofBare), ''],
       ['target (in-process ratio)', `>= ${PUT_TARGET.toFixed(1)}x: ${verdict(f.put.ratio.median >= PUT_TARGET)}`, `>= ${GET_TARGET.toFixed(1)}x: ${verdict(f.get.ratio.median >= GET_TARGET)}`],
       row('Cairn client peak memory MiB', (s) => formatSpread(s.peak, 0)),
       row(`target (< ${MEMORY_TARGET_MIB} MiB)`, (s) => verdict(s.peak.median < MEMORY_TARGET_MIB)),
@@ -171,10 +189,11 @@ function mainTable (f: Figures, mib: number, runs: number): Parameters<typeof re
       row('cores busy: reference', (s) => formatSpread(s.refBusy, 2))
     ],
     notes: [
-      `median (min-max); each run puts a fresh random ${mib} MiB file (the cluster deduplicates), reference first, then Cairn`,
+      `median (min-max); each run puts a fresh random ${mib} MiB file (the cluster deduplicates), reference first, then the bare transfer, then Cairn`,
       'in-process: the command\'s own timer around the transfer; whole process: spawn to exit (adds Node start-up, loading, connecting)',
       'ratios: median of per-run ratios; the target is judged on the in-process ratio',
       'reference: ipfs-unixfs-importer/-exporter, profile unixfs-v1-2025, one blockstore-fs on the same disk: 1 copy, no fsync, no network',
+      'bare 3-copy transfer (bench/reference/bare-copies.ts): a put\'s work by a minimal program: read and hash once, 3 copies over TLS with the data channel\'s cipher to 3 processes that hash each block and write it as a datanode does (O_DIRECT, fsync); no protocol, namenode or DAG',
       `Cairn: cairn up with ${DATANODES} datanodes on this machine (${os.availableParallelism()} cores): 3 copies over loopback, each fsynced by its datanode`,
       'CPU s: user + system seconds of the whole process; cluster: cairn up, namenode and datanodes during the command',
       `cores busy: all those CPU seconds / whole-process wall seconds (this machine has ${os.availableParallelism()})`,
@@ -186,7 +205,7 @@ function mainTable (f: Figures, mib: number, runs: number): Parameters<typeof re
 function summaryLines (f: Figures): string[] {
   const r = (s: Spread): string => `${s.median.toFixed(2)}x`
   return [
-    `put ${f.put.inProcess.median.toFixed(1)} MiB/s = ${r(f.put.ratio)} the reference import (target >= ${PUT_TARGET.toFixed(1)}x: ${verdict(f.put.ratio.median >= PUT_TARGET)})`,
+    `put ${f.put.inProcess.median.toFixed(1)} MiB/s = ${r(f.put.ratio)} the reference import (target >= ${PUT_TARGET.toFixed(1)}x: ${verdict(f.put.ratio.median >= PUT_TARGET)}); ${r(f.ofBare)} a bare three-copy transfer (${f.bare.median.toFixed(1)} MiB/s)`,
     `get ${f.get.inProcess.median.toFixed(1)} MiB/s = ${r(f.get.ratio)} the reference export (target >= ${GET_TARGET.toFixed(1)}x: ${verdict(f.get.ratio.median >= GET_TARGET)})`,
     `client peak memory: put ${f.putPeak.median.toFixed(0)} MiB, get ${f.getPeak.median.toFixed(0)} MiB (target < ${MEMORY_TARGET_MIB} MiB: ${verdict(Math.max(f.putPeak.median, f.getPeak.median) < MEMORY_TARGET_MIB)})`
   ]

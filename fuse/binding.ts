@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module'
 import path from 'node:path'
+import { MountError } from '../core/index.ts'
 
 /** What fuse-native hands a stat callback (times as Dates or epoch ms). */
 export interface FuseStat {
@@ -82,7 +83,16 @@ let loaded: FuseClass | undefined
 
 /** fuse-native, loaded on first use so commands that never mount never need libfuse. */
 export function fuseNative (): FuseClass {
-  loaded ??= require('fuse-native') as FuseClass
+  try {
+    loaded ??= require('fuse-native') as FuseClass
+  } catch (err) {
+    // its native binding links libfuse.so.2: missing on a machine without FUSE 2
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_DLOPEN_FAILED') throw err
+    throw new MountError(`FUSE is not available on this machine: ${(err as Error).message}`, {
+      cause: err,
+      hint: 'install FUSE 2 (Debian and Ubuntu: apt-get install -y fuse libfuse2; Fedora: dnf install fuse fuse-libs), then mount again'
+    })
+  }
   return loaded
 }
 

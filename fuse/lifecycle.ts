@@ -76,7 +76,7 @@ export async function cleanStaleMount (mountpoint: string, log: (line: string) =
     if (code === 'EACCES') throw new MountError(`${mountpoint} cannot be reached: permission denied`, { hint: 'mount on a directory you own' })
     if (code !== 'ENOTCONN' && code !== 'ECONNABORTED') throw err
     log(`${mountpoint}: cleaning up a mount left by a process that stopped`)
-    await run('fusermount', ['-uz', mountpoint])
+    await detach(mountpoint)
     return
   }
   const entry = await mountEntry(mountpoint)
@@ -84,10 +84,26 @@ export async function cleanStaleMount (mountpoint: string, log: (line: string) =
     const pid = /^cairn-(\d+)$/.exec(entry.fsname)?.[1]
     if (pid !== undefined && !alive(Number(pid))) {
       log(`${mountpoint}: cleaning up a mount left by process ${pid}, which stopped`)
-      await run('fusermount', ['-uz', mountpoint])
+      await detach(mountpoint)
       return
     }
     throw new MountError(`${mountpoint} is already mounted (${entry.fsname})`, { hint: `unmount it first: cairn unmount ${mountpoint}` })
+  }
+}
+
+/** Detaches a FUSE mount with fusermount (lazily: busy files keep working until closed). */
+async function detach (mountpoint: string): Promise<void> {
+  try {
+    await run('fusermount', ['-uz', mountpoint])
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stderr?: string }
+    if (e.code === 'ENOENT') {
+      throw new MountError(`cannot unmount ${mountpoint}: fusermount is not installed`, {
+        cause: err,
+        hint: 'install FUSE 2 (Debian and Ubuntu: apt-get install -y fuse libfuse2; Fedora: dnf install fuse fuse-libs)'
+      })
+    }
+    throw new MountError(`fusermount could not unmount ${mountpoint}: ${e.stderr?.trim() ?? e.message}`, { cause: err })
   }
 }
 
@@ -245,7 +261,7 @@ export async function unmountDrive (mountpoint: string, options: { timeoutMs?: n
     try {
       await stat(at)
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOTCONN') { await run('fusermount', ['-uz', at]); return }
+      if ((err as NodeJS.ErrnoException).code === 'ENOTCONN') { await detach(at); return }
     }
     throw new MountError(`${at} is not mounted`)
   }
@@ -259,5 +275,5 @@ export async function unmountDrive (mountpoint: string, options: { timeoutMs?: n
     }
     throw new MountError(`the mount at ${at} (process ${pid}) did not finish unmounting in time`, { hint: 'it may still be publishing; try again, or force it with fusermount -uz' })
   }
-  await run('fusermount', ['-uz', at])
+  await detach(at)
 }

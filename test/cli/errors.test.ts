@@ -1,11 +1,17 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { execFile } from 'node:child_process'
+import { mkdir, mkdtemp, readdir, realpath, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateClusterKey } from '../../core/index.ts'
-import { TestCluster, runCairn } from '../helpers/cluster.ts'
+import { nodeFlagsFor } from '../../cli/launch.js'
+import { MAIN, TestCluster, runCairn } from '../helpers/cluster.ts'
+import { forceUnmount, MountProcess } from '../fuse/mount-process.ts'
 import type { RunResult } from '../helpers/cluster.ts'
+
+const exec = promisify(execFile)
 
 let cluster: TestCluster
 beforeAll(async () => { cluster = await TestCluster.start({ datanodes: 1 }) })
@@ -110,6 +116,30 @@ describe('errors a user can hit', () => {
     await writeFile(path.join(full, 'already-here'), 'x')
     expectCleanError(await cluster.cairn(['mount', full]), 2, /full-dir is not empty[\s\S]*empty directory/)
     expectCleanError(await cluster.cairn(['unmount', cluster.dir]), 2, /is not mounted/)
+  })
+
+  it('a machine without FUSE: mount and unmount say what to install', async () => {
+    const dir = path.join(cluster.dir, 'no-fuse')
+    await mkdir(dir, { recursive: true })
+    // libfuse.so.2 hidden in a mount namespace of the command's own (where it is installed at all)
+    const lib = (await exec('ldconfig', ['-p'])).stdout.match(/libfuse\.so\.2 \(.*\) => (\S+)/)?.[1]
+    const hide = lib === undefined ? '' : `mount --bind /dev/null ${await realpath(lib)} && `
+    const args = [...nodeFlagsFor(['mount']), MAIN, '--config', cluster.configFile, 'mount', dir]
+    const noLib = await exec('unshare', ['-m', 'sh', '-c', `${hide}exec "$@"`, 'sh', process.execPath, ...args]).then(
+      () => ({ code: 0, stderr: '' }), (err: { code: number, stderr: string }) => ({ code: err.code, stderr: err.stderr }))
+    expectCleanError({ ...noLib, stdout: Buffer.alloc(0) }, 2, /FUSE is not available on this machine[\s\S]*apt-get install -y fuse libfuse2/)
+
+    // fusermount missing: a mount left by a killed process cannot be detached, and cairn unmount says why
+    const stale = await MountProcess.start(cluster, dir)
+    try {
+      await stale.kill9()
+      expectCleanError(await cluster.cairn(['unmount', dir], { env: { PATH: '/nonexistent' } }), 2, /fusermount is not installed[\s\S]*apt-get install -y fuse libfuse2/)
+      const unmount = await cluster.cairn(['unmount', dir])
+      expect(unmount.code, unmount.stderr).toBe(0)
+      expect((await readdir(dir))).toEqual([])
+    } finally {
+      await forceUnmount(dir)
+    }
   })
 
   it('usage mistakes: unknown command, bad option values', async () => {

@@ -1,4 +1,4 @@
-import { mkdir, open, opendir, readFile, rename, rm, stat, statfs, utimes } from 'node:fs/promises'
+import { open, opendir, readFile, rename, rm, stat, statfs, utimes } from 'node:fs/promises'
 import path from 'node:path'
 import { NextToLast } from 'blockstore-fs/sharding'
 import { base32upper } from 'multiformats/bases/base32'
@@ -6,7 +6,7 @@ import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 import {
   BlockCorruptError, BlockNotFoundError, BlockTooLargeError, DiskFullError, LocalFileError, MAX_BLOCK_BYTES,
-  blockKey, hashMatches, rawCid
+  blockKey, hashMatches, rawCid, makeDirectories
 } from '../core/index.ts'
 import { DirectWriter } from './direct-writer.ts'
 
@@ -83,7 +83,7 @@ export class BlockStore {
 
   /** Creates the directory, removes temp files a crash left, and indexes what is stored. */
   async open (): Promise<void> {
-    await mkdir(this.path, { recursive: true })
+    await makeDirectories(this.path)
     for await (const dirEntry of await opendir(this.path)) {
       if (!dirEntry.isDirectory() || dirEntry.name === QUARANTINE) continue
       const dir = path.join(this.path, dirEntry.name)
@@ -199,7 +199,7 @@ export class BlockStore {
   async quarantine (cid: CID): Promise<void> {
     const file = this.fileOf(cid)
     const dir = path.join(this.path, QUARANTINE)
-    await mkdir(dir, { recursive: true })
+    await makeDirectories(dir)
     await rename(file, path.join(dir, `${path.basename(file)}.${Date.now()}`)).catch(async (err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') await rm(file, { force: true })
     })
@@ -286,7 +286,7 @@ export class BlockStore {
   /** Writes and fsyncs the temp file of a block, making its shard directory first if needed. */
   private async writeTemp (dir: string, temp: string, bytes: Uint8Array): Promise<void> {
     if (!this.madeDirs.has(dir)) {
-      await mkdir(dir, { recursive: true })
+      await makeDirectories(dir)
       this.madeDirs.add(dir)
     }
     try {
@@ -295,7 +295,7 @@ export class BlockStore {
       // someone removed the shard directory since we made it
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
       this.madeDirs.delete(dir)
-      await mkdir(dir, { recursive: true })
+      await makeDirectories(dir)
       await this.writeFile(temp, bytes)
     }
   }

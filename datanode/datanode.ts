@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { Libp2p } from '@libp2p/interface'
 import {
@@ -90,7 +90,6 @@ export class Datanode {
 
   async start (): Promise<void> {
     const dir = path.resolve(this.init.dataDir)
-    await mkdir(dir, { recursive: true })
     this.lock = await lockDataDir(dir, 'datanode')
     const store = new BlockStore({
       path: path.join(dir, 'blocks'),

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process'
-import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises'
+import { readFile, readdir, rm, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import type { PrivateKey } from '@libp2p/interface'
-import { NameTree, nameOfKey } from '../core/index.ts'
+import { NameTree, nameOfKey, makeDirectories } from '../core/index.ts'
 import type { CairnClient, ProfileName } from '../core/index.ts'
 import { fuseBindingInfo, fuseNative, fuseOptions } from './binding.ts'
 import type { FuseInstance } from './binding.ts'
@@ -172,7 +172,7 @@ export async function mountDrive (init: MountInit): Promise<MountedDrive> {
   })
   await recoverSpools(init.spoolDir, init.keys === undefined ? [init.key] : await init.keys(), treeOf, log)
   const spoolDir = path.join(init.spoolDir, String(process.pid))
-  await mkdir(spoolDir, { recursive: true, mode: 0o700 })
+  await makeDirectories(spoolDir, 0o700)
   const attrTimeoutMs = init.attrTimeoutMs ?? 1000
   const journals: Journal[] = []
   const openDrive = async (key: PrivateKey): Promise<Drive> => {

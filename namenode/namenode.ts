@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import type { Libp2p } from '@libp2p/interface'
 import {
@@ -104,7 +103,6 @@ export class Namenode {
 
   async start (): Promise<void> {
     const dir = path.resolve(this.init.dataDir)
-    await mkdir(dir, { recursive: true })
     this.lock = await lockDataDir(dir, 'namenode')
     const store = new MetadataStore(dir)
     this.store = store

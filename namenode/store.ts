@@ -1,10 +1,9 @@
-import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import type { StatementSync } from 'node:sqlite'
 import { CID } from 'multiformats/cid'
 import * as varint from 'uint8-varint'
-import { ConfigError, blockKey } from '../core/index.ts'
+import { ConfigError, blockKey, makeDirectoriesSync } from '../core/index.ts'
 import type { PinInfo } from '../core/index.ts'
 
 /** A datanode the namenode has seen, as persisted (liveness is not: it is rebuilt from heartbeats). */
@@ -47,7 +46,7 @@ export class MetadataStore {
   private readonly statements: Record<string, StatementSync>
 
   constructor (dir: string) {
-    mkdirSync(dir, { recursive: true })
+    makeDirectoriesSync(dir)
     const file = path.join(dir, 'metadata.sqlite')
     try {
       this.db = new DatabaseSync(file)

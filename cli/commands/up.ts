@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import path from 'node:path'
 import type { Command } from 'commander'
 import {
-  AbortedError, CONFIG_FILE, DEFAULT_DATA_DIR, DEFAULT_NAMENODE_PORT, defaultConfig, loadConfig, lockDataDir, saveConfig, shortId
+  AbortedError, CONFIG_FILE, DEFAULT_DATA_DIR, DEFAULT_NAMENODE_PORT, defaultConfig, loadConfig, lockDataDir, makeDirectories, saveConfig, shortId
 } from '../../core/index.ts'
 import type { CairnConfig } from '../../core/index.ts'
 import { countArg, portArg, replicationArg } from '../support/args.ts'
@@ -56,7 +55,6 @@ Then, in another terminal in the same directory (or below it):
 
 async function up (flags: UpFlags): Promise<void> {
   const dataDir = path.resolve(flags.data ?? DEFAULT_DATA_DIR)
-  await mkdir(dataDir, { recursive: true })
   const lock = await lockDataDir(dataDir, 'cairn up')
   const say = (line: string): void => { process.stdout.write(`${line}\n`) }
   const services: ServiceProcess[] = []
@@ -97,7 +95,7 @@ async function up (flags: UpFlags): Promise<void> {
     await saveConfig(dataDir, config)
 
     const logs = path.join(dataDir, 'logs')
-    await mkdir(logs, { recursive: true })
+    await makeDirectories(logs)
     const onEvent = (message: string): void => { if (!stopping) process.stderr.write(`cairn up: ${message}\n`) }
     const common = ['--config', configFile, '--cluster-key', keyFile]
 

@@ -1,5 +1,5 @@
 import { closeSync, fchmodSync, openSync, renameSync, rmSync, writeSync } from 'node:fs'
-import { chmod, mkdir, open, rename, rm, stat, symlink, lstat } from 'node:fs/promises'
+import { chmod, open, rename, rm, stat, symlink, lstat } from 'node:fs/promises'
 import path from 'node:path'
 import { exporter } from 'ipfs-unixfs-exporter'
 import type { UnixFSDirectory, UnixFSEntry } from 'ipfs-unixfs-exporter'
@@ -14,6 +14,7 @@ import { Semaphore } from '../util/limit.ts'
 import { exporterStore } from './context.ts'
 import type { ClientContext } from './context.ts'
 import { entryInfo, resolveEntry } from './resolve.ts'
+import { makeDirectories } from '../util/mkdirs.ts'
 
 export interface GetOptions {
   signal?: AbortSignal
@@ -318,7 +319,7 @@ function writeWholeFileAtomically (out: string, bytes: Uint8Array, mode: number 
  */
 async function mkdirOrThrow (dir: string, how: { nested: boolean, moded: boolean }): Promise<void> {
   try {
-    if (await mkdir(dir, { recursive: true }) !== undefined) return
+    if (await makeDirectories(dir) !== undefined) return
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw localError(dir, err)
   }

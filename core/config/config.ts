@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { readFile, rename, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import path from 'node:path'
 import * as z from 'zod'
@@ -11,6 +11,7 @@ import { ClusterKeyError, ConfigError, NoClusterError } from '../errors.ts'
 import { decodeClusterKey } from '../net/pnet.ts'
 import { PROFILES } from '../content/profiles.ts'
 import type { ProfileName } from '../content/profiles.ts'
+import { makeDirectories } from '../util/mkdirs.ts'
 
 /** The directory `cairn up` uses when none is given, and the name clients look for. */
 export const DEFAULT_DATA_DIR = '.cairn'
@@ -96,7 +97,7 @@ export async function loadConfig (file: string): Promise<LoadedConfig> {
 
 /** Writes the configuration atomically (temp file, rename). */
 export async function saveConfig (dir: string, config: CairnConfig): Promise<string> {
-  await mkdir(dir, { recursive: true })
+  await makeDirectories(dir)
   const file = path.join(dir, CONFIG_FILE)
   const temp = `${file}.${process.pid}.tmp`
   await writeFile(temp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o644 })

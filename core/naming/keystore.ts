@@ -1,10 +1,11 @@
-import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { chmod, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { InvalidArgumentError, KeyError, NotFoundError } from '../errors.ts'
 import { nameOfKey } from './names.ts'
 import type { Name } from './names.ts'
+import { makeDirectories } from '../util/mkdirs.ts'
 
 /** The key every keystore has, as in Kubo. */
 export const SELF_KEY = 'self'
@@ -99,7 +100,7 @@ export class Keystore {
   }
 
   async ensureSelf (): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 })
+    await makeDirectories(this.dir, 0o700)
     try {
       await this.load(SELF_KEY)
     } catch (err) {
@@ -126,7 +127,7 @@ export class Keystore {
   }
 
   private async store (key: string, privateKey: PrivateKey, overwrite: boolean): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 })
+    await makeDirectories(this.dir, 0o700)
     const file = this.fileOf(key)
     const temp = `${file}.${process.pid}.tmp`
     await writeFile(temp, privateKeyToProtobuf(privateKey), { mode: 0o600 })

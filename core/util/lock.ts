@@ -1,17 +1,27 @@
 import { open, readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { DataDirLockedError, LocalFileError } from '../errors.ts'
+import { makeDirectories } from './mkdirs.ts'
 
 export interface DirLock {
   release (): Promise<void>
 }
 
 /**
- * Takes `dir/LOCK` for this process. Two processes on one data directory
- * would corrupt it, so the second is refused; a lock left by a process that
- * no longer exists (kill -9) is taken over.
+ * Creates the data directory `dir` if needed and takes `dir/LOCK` for this
+ * process. Two processes on one data directory would corrupt it, so the
+ * second is refused; a lock left by a process that no longer exists
+ * (kill -9) is taken over.
  */
 export async function lockDataDir (dir: string, what: string): Promise<DirLock> {
+  try {
+    await makeDirectories(dir)
+  } catch (err) {
+    throw new LocalFileError(`cannot create the data directory ${dir} for this ${what}: ${(err as Error).message}`, {
+      cause: err,
+      hint: 'choose a data directory (--data) on a local disk this user can write to'
+    })
+  }
   const file = path.join(dir, 'LOCK')
   for (let attempt = 0; attempt < 2; attempt++) {
     try {

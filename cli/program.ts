@@ -24,6 +24,7 @@ import { registerExport } from './commands/export.ts'
 import { registerImport } from './commands/import.ts'
 import { registerGateway } from './commands/gateway.ts'
 import { EXIT, exitCodeOf, printError } from './support/errors.ts'
+import { stdoutFailure, watchStdout } from './support/output.ts'
 import { tuneMalloc } from '../core/index.ts'
 import { SERVICE_COMMANDS, commandName } from './launch.js'
 
@@ -85,6 +86,7 @@ export function buildProgram (): Command {
 }
 
 export async function main (argv: string[]): Promise<number> {
+  watchStdout()
   const program = buildProgram()
   try {
     await program.parseAsync(argv, { from: 'user' })
@@ -105,11 +107,17 @@ export async function main (argv: string[]): Promise<number> {
  * stray timer once its work is done.
  */
 export async function run (): Promise<never> {
-  const code = await main(process.argv.slice(2))
+  let code = await main(process.argv.slice(2))
   await new Promise<void>((resolve) => {
     if (process.stdout.destroyed || process.stdout.writableLength === 0) { resolve(); return }
     process.stdout.write('', () => { resolve() })
   })
+  // output that failed after the command's last write (the final flush into a full disk)
+  const failure = stdoutFailure()
+  if (failure !== undefined && code === EXIT.ok) {
+    printError(failure)
+    code = exitCodeOf(failure)
+  }
   process.exit(code)
 }
 

@@ -118,6 +118,15 @@ describe('errors a user can hit', () => {
     expectCleanError(await cluster.cairn(['unmount', cluster.dir]), 2, /is not mounted/)
   })
 
+  it('a data directory or cluster key that cannot be created (under /proc, where Node\'s own mkdir -p spins forever)', async () => {
+    expectCleanError(await runCairn(['up', '--data', '/proc/cairn-no-such/data', '--no-gateway'], { timeoutMs: 20_000 }), 3,
+      /cannot create the data directory \/proc\/cairn-no-such\/data for this cairn up[\s\S]*--data/)
+    expectCleanError(await runCairn(['namenode', '--data', '/proc/cairn-no-such'], { timeoutMs: 20_000 }), 3,
+      /cannot create the cluster key \/proc\/cluster.key[\s\S]*--cluster-key/)
+    expectCleanError(await runCairn(['datanode', '--data', '/proc/cairn-no-such', '--cluster-key', cluster.keyFile, '--namenode', cluster.namenodeAddress], { timeoutMs: 20_000 }), 3,
+      /cannot create the data directory \/proc\/cairn-no-such for this datanode/)
+  })
+
   it('a machine without FUSE: mount and unmount say what to install', async () => {
     const dir = path.join(cluster.dir, 'no-fuse')
     await mkdir(dir, { recursive: true })
@@ -164,6 +173,40 @@ describe('errors a user can hit', () => {
     await new Promise((resolve) => child.on('close', resolve))
     expect(stderr).not.toMatch(/\n\s+at /)
     expect(stderr).not.toContain('EPIPE')
+  })
+
+  it('cat and get -o - into a full disk fail with a clear error, never exit 0 with part of the bytes', async () => {
+    const bytes = Buffer.alloc(4 * 1024 * 1024, 7)
+    const root = (await cluster.cairn(['put', '-q', '-'], { input: bytes })).stdout.toString().trim()
+    const { spawn } = await import('node:child_process')
+    const { open } = await import('node:fs/promises')
+    // /dev/full answers every write with ENOSPC, as a full disk behind `> file` does
+    const full = await open('/dev/full', 'w')
+    try {
+      for (const args of [['cat', root], ['get', root, '-o', '-']]) {
+        const child = spawn(process.execPath, [...nodeFlagsFor(args), MAIN, '--config', cluster.configFile, ...args], { stdio: ['ignore', full.fd, 'pipe'] })
+        let stderr = ''
+        child.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
+        const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+        expectCleanError({ code, stderr, stdout: Buffer.alloc(0) }, 3, /standard output: no space left on device/)
+      }
+    } finally {
+      await full.close()
+    }
+    // to a pipe, get -o - writes the file's bytes, as cat does (never a file named "-")
+    const got = await cluster.cairn(['get', root, '-o', '-'], { cwd: cluster.dir })
+    expect(got.code, got.stderr).toBe(0)
+    expect(got.stdout.equals(bytes)).toBe(true)
+    expect(await readdir(cluster.dir)).not.toContain('-')
+  })
+
+  it('get -o - refuses what is not a file, and --json beside it', async () => {
+    const tree = path.join(cluster.dir, 'tree-for-stdout')
+    await mkdir(tree, { recursive: true })
+    await writeFile(path.join(tree, 'a.txt'), 'a')
+    const root = (await cluster.cairn(['put', '-q', tree])).stdout.toString().trim()
+    expectCleanError(await cluster.cairn(['get', root, '-o', '-']), 2, /is a directory: only a file can be written to standard output[\s\S]*cairn export/)
+    expectCleanError(await cluster.cairn(['get', `${root}/a.txt`, '-o', '-', '--json']), 2, /--json and -o - both write to standard output/)
   })
 
   it('Ctrl-C ends a put waiting on a pipe with nothing in it yet: exit 130, "interrupted", no bug report', async () => {

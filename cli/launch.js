@@ -37,7 +37,7 @@ export const SERVICE_COMMANDS = new Set(['namenode', 'datanode', 'up', 'mount', 
 /** Commands that may move a lot of data through one process. */
 const BULK_COMMANDS = new Set(['put', 'get', 'cat', 'import', 'export'])
 
-/** Commands that start with SERVICE_NODE_FLAGS (a re-run costs about 80 ms of start-up where the Node in use could run Cairn itself). */
+/** Commands that start with SERVICE_NODE_FLAGS (a re-run costs 30-45 ms of start-up where the Node in use could run Cairn itself). */
 export const NODE_FLAG_COMMANDS = new Set([...SERVICE_COMMANDS, ...BULK_COMMANDS])
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))

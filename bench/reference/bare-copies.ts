@@ -3,7 +3,7 @@
  * (three verified, durable copies over the data channel's encryption) done
  * by a minimal program, with no protocol, namenode, DAG or bookkeeping
  * around it. Usage:
- *   node bench/reference/bare-copies.ts <file> <work-dir>
+ *   node bench/reference/bare-copies.ts <file> <work-dir> [copies, default 3]
  * The sender reads the file in 1 MiB blocks, hashes each once and writes it
  * to three receiver processes over TLS-PSK with the data channel's cipher;
  * each receiver hashes every block again (as a datanode verifies) and writes
@@ -29,7 +29,7 @@ import { fileURLToPath } from 'node:url'
 import { DATA_CHANNEL_CIPHERS } from '../../core/index.ts'
 import { DirectWriter } from '../../datanode/index.ts'
 
-const COPIES = 3
+const DEFAULT_COPIES = 3
 const BLOCK_BYTES = 1024 * 1024
 const KEY = Buffer.alloc(32, 7)
 const IDENTITY = 'bare-copies'
@@ -38,19 +38,20 @@ const MAX_QUEUED_WRITES = 8
 const TLS_OPTIONS = { ciphers: DATA_CHANNEL_CIPHERS, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' } as const
 
 const [first, second, third] = process.argv.slice(2)
+const copies = third === undefined ? DEFAULT_COPIES : Number(third)
 if (first === '--receive' && second !== undefined) {
   await receive(second)
-} else if (first !== undefined && second !== undefined && third === undefined) {
-  await send(first, second)
+} else if (first !== undefined && second !== undefined && Number.isInteger(copies) && copies >= 1) {
+  await send(first, second, copies)
 } else {
-  process.stderr.write('usage: bare-copies.ts <file> <work-dir>\n')
+  process.stderr.write('usage: bare-copies.ts <file> <work-dir> [copies]\n')
   process.exit(2)
 }
 
-async function send (file: string, workDir: string): Promise<void> {
+async function send (file: string, workDir: string, copies: number): Promise<void> {
   const script = fileURLToPath(import.meta.url)
   const receivers: ChildProcess[] = []
-  for (let i = 0; i < COPIES; i++) {
+  for (let i = 0; i < copies; i++) {
     receivers.push(fork(script, ['--receive', path.join(workDir, `copy-${i}`)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))
   }
   const exited = receivers.map(async (child) => await new Promise<number | null>((resolve) => { child.once('exit', resolve) }))

@@ -37,8 +37,8 @@ export async function withClient<T> (globals: GlobalOptions, fn: (run: ClientRun
     }
   } catch (err) {
     // after Ctrl-C, whatever the stopped work threw (an AbortError from a library, a closed
-    // connection) is the interruption, not a failure to report as a bug
-    if (interrupt.signal.aborted && !(err instanceof AbortedError)) throw new AbortedError('interrupted', { cause: err })
+    // connection, a read that says it was cancelled) is the interruption, not a failure to report
+    if (interrupt.signal.aborted && !(err instanceof AbortedError && err.message === 'interrupted')) throw new AbortedError('interrupted', { cause: err })
     throw err
   } finally {
     interrupt.dispose()

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdir, mkdtemp, readdir, realpath, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, realpath, rm, stat, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -7,7 +7,7 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateClusterKey } from '../../core/index.ts'
 import { nodeFlagsFor } from '../../cli/launch.js'
-import { MAIN, TestCluster, runCairn } from '../helpers/cluster.ts'
+import { MAIN, TestCluster, runCairn, until } from '../helpers/cluster.ts'
 import { forceUnmount, MountProcess } from '../fuse/mount-process.ts'
 import type { RunResult } from '../helpers/cluster.ts'
 
@@ -208,6 +208,30 @@ describe('errors a user can hit', () => {
     expectCleanError(await cluster.cairn(['get', root, '-o', '-']), 2, /is a directory: only a file can be written to standard output[\s\S]*cairn export/)
     expectCleanError(await cluster.cairn(['get', `${root}/a.txt`, '-o', '-', '--json']), 2, /--json and -o - both write to standard output/)
   })
+
+  it('Ctrl-C during a get: exit 130, "interrupted", and neither the file nor its temporary copy is left', async () => {
+    const { spawn } = await import('node:child_process')
+    const bytes = Buffer.alloc(256 * 1024 * 1024)
+    for (let i = 0; i < bytes.length; i += 4096) bytes.writeUInt32LE(i, i)
+    const root = (await cluster.cairn(['put', '-q', '-'], { input: bytes, timeoutMs: 120_000 })).stdout.toString().trim()
+    const out = await mkdtemp(path.join(cluster.dir, 'interrupted-get-'))
+    const args = ['--config', cluster.configFile, 'get', root, '-o', path.join(out, 'big.bin')]
+    const child = spawn(process.execPath, [...nodeFlagsFor(args), MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => { resolve(code) }))
+    // mid-transfer: its temporary copy has bytes
+    await until('the get to start writing', async () => {
+      for (const name of await readdir(out)) if (((await stat(path.join(out, name)).catch(() => undefined))?.size ?? 0) > 0) return true
+      return false
+    })
+    child.kill('SIGINT')
+    const code = await exited
+    expect(code, stderr).toBe(130)
+    expect(stderr).toMatch(/^cairn: error: interrupted$/m)
+    expect(stderr).not.toContain('bug')
+    expect(await readdir(out)).toEqual([])
+  }, 180_000)
 
   it('Ctrl-C ends a put waiting on a pipe with nothing in it yet: exit 130, "interrupted", no bug report', async () => {
     const { spawn } = await import('node:child_process')

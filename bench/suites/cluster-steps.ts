@@ -23,6 +23,7 @@ export interface Step {
 const IMPORT = path.join(ROOT, 'bench', 'reference', 'import.ts')
 const EXPORT = path.join(ROOT, 'bench', 'reference', 'export.ts')
 const BARE_COPIES = path.join(ROOT, 'bench', 'reference', 'bare-copies.ts')
+const BARE_READ = path.join(ROOT, 'bench', 'reference', 'bare-read.ts')
 
 /** Generous: a slow build should be measured, not killed; a hung one should not hang the benchmark. */
 export function timeoutFor (bytes: number): number {
@@ -39,11 +40,17 @@ export async function referenceExport (root: string, storeDir: string, out: stri
   return step(run, 'reference export', undefined)
 }
 
-/** Three copies over the data channel's TLS, each hashed and written durably, by a minimal program (bench/reference/bare-copies.ts). */
-export async function bareCopies (file: string, workDir: string, bytes: number): Promise<Step> {
+/** `copies` copies over the data channel's TLS, each hashed and written durably, by a minimal program (bench/reference/bare-copies.ts). */
+export async function bareCopies (file: string, workDir: string, bytes: number, copies = 3): Promise<Step> {
   // with the Node options a put runs with, so it and Cairn differ only in what they do
-  const run = await runNode(BARE_COPIES, [file, workDir], { label: 'bare three-copy transfer', timeoutMs: timeoutFor(bytes), nodeFlags: nodeFlagsFor(['put']) })
-  return step(run, 'bare three-copy transfer', undefined)
+  const run = await runNode(BARE_COPIES, [file, workDir, String(copies)], { label: `bare ${copies}-copy transfer`, timeoutMs: timeoutFor(bytes), nodeFlags: nodeFlagsFor(['put']) })
+  return step(run, `bare ${copies}-copy transfer`, undefined)
+}
+
+/** A cold read of `file` from `servers` processes that store it as datanodes do, by a minimal program (bench/reference/bare-read.ts). */
+export async function bareRead (file: string, workDir: string, bytes: number, servers = 2): Promise<Step> {
+  const run = await runNode(BARE_READ, [file, workDir, String(servers)], { label: 'bare read', timeoutMs: timeoutFor(bytes), nodeFlags: nodeFlagsFor(['get']) })
+  return step(run, 'bare read', undefined)
 }
 
 export async function cairnPut (cluster: Cluster, file: string, bytes: number): Promise<Step> {

@@ -18,6 +18,7 @@ import { writeRandomFile } from '../lib/random-file.ts'
 import type { Suite, SuiteContext } from '../lib/suite.ts'
 import { renderTable } from '../lib/table.ts'
 import { MiB } from '../lib/units.ts'
+import { bareCopies, bareRead } from './cluster-steps.ts'
 
 const SMALL_FILES = 1_000
 const HERE = path.dirname(fileURLToPath(import.meta.url))
@@ -81,6 +82,12 @@ export const fuseSuite: Suite = {
     const ptSmall = await smallFiles(path.join(ptMount, 'small'))
     await stopPt()
 
+    ctx.log('fuse: the same work by bare programs (2 copies written, 2 servers read)')
+    const bareDir = path.join(ctx.dir, 'bare')
+    const bareWrite = (await bareCopies(src, bareDir, bytes, 2)).seconds
+    const bareCold = (await bareRead(src, bareDir, bytes, 2)).seconds
+    await rm(bareDir, { recursive: true, force: true })
+
     ctx.log('fuse: a cluster (2 datanodes) and cairn mount')
     const cluster = await TestCluster.start({ datanodes: 2 })
     onCleanup(async () => { await cluster.stop() })
@@ -119,13 +126,16 @@ export const fuseSuite: Suite = {
       const ops = (v: number): string => `${v.toFixed(0)}/s`
       ctx.print(renderTable({
         title: `fuse: sequential ${mib} MiB through the mount (dd bs=1M), 2 datanodes`,
-        head: ['', 'cairn mount', 'passthrough FUSE', 'local disk', 'cairn put/get', 'mount / passthrough', 'target'],
+        head: ['', 'cairn mount', 'passthrough FUSE', 'local disk', 'cairn put/get', 'bare transfer', 'mount / passthrough', 'target'],
         rows: [
-          ['write (to close, stored + published)', rate(mountWrite), rate(ptWrite), rate(localWrite), rate(putSeconds), pct(mountWrite, ptWrite), '>= 50%'],
-          ['read, cold (a second mount)', rate(mountRead), rate(ptRead), rate(localRead), rate(getSeconds), pct(mountRead, ptRead), '>= 70%'],
-          ['read again (page cache)', rate(mountReread), '', '', '', '', '']
+          ['write (to close, stored + published)', rate(mountWrite), rate(ptWrite), rate(localWrite), rate(putSeconds), rate(bareWrite), pct(mountWrite, ptWrite), '>= 50%'],
+          ['read, cold (a second mount)', rate(mountRead), rate(ptRead), rate(localRead), rate(getSeconds), rate(bareCold), pct(mountRead, ptRead), '>= 70%'],
+          ['read again (page cache)', rate(mountReread), '', '', '', '', '', '']
         ],
-        notes: ['writes end with fsync (dd conv=fsync); cairn put/get are whole CLI runs, process start included']
+        notes: [
+          'writes end with fsync (dd conv=fsync); cairn put/get are whole CLI runs, process start included',
+          'bare transfer: the cluster\'s work for the same bytes by minimal programs, no FUSE, protocol or namenode: 2 hashed copies over TLS written as datanodes write (bench/reference/bare-copies.ts); a cold read from 2 servers that verify and send over TLS, hashed again on receipt (bench/reference/bare-read.ts)'
+        ]
       }))
       ctx.print(renderTable({
         title: `fuse: ${SMALL_FILES} files of 4 KiB, one at a time`,
@@ -142,7 +152,7 @@ export const fuseSuite: Suite = {
         ]
       }))
       return [
-        `write ${rate(mountWrite)} (${pct(mountWrite, ptWrite)} of passthrough ${rate(ptWrite)}), read ${rate(mountRead)} (${pct(mountRead, ptRead)} of ${rate(ptRead)}), page-cache read ${rate(mountReread)}, put ${rate(putSeconds)}, get ${rate(getSeconds)}`,
+        `write ${rate(mountWrite)} (${pct(mountWrite, ptWrite)} of passthrough ${rate(ptWrite)}), read ${rate(mountRead)} (${pct(mountRead, ptRead)} of ${rate(ptRead)}), page-cache read ${rate(mountReread)}, put ${rate(putSeconds)}, get ${rate(getSeconds)}; bare transfer: write ${rate(bareWrite)}, cold read ${rate(bareCold)}`,
         `small files: create ${ops(cairnSmall.create)}, stat ${ops(cairnSmall.stat)}, read ${ops(cairnSmall.read)}, remove ${ops(cairnSmall.remove)}`,
         `small files --writeback: create ${ops(wbSmall.create)}, stat ${ops(wbSmall.stat)}, read ${ops(wbSmall.read)}, remove ${ops(wbSmall.remove)}; unmount drained in ${drainSeconds.toFixed(1)} s`
       ]

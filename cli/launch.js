@@ -26,7 +26,7 @@ import path from 'node:path'
  * and without it alternated on one idle cluster, put 256 MiB in 1.99-2.53 s
  * (2.12-2.64 without) and got it in 1.32-1.44 s (1.47-1.81), peak memory
  * 186-215 MB (159-186). A bare three-copy transfer with the data channel's
- * TLS (bench/reference/floor.ts) took 2.0-2.2 s with it and 2.8-3.9 s
+ * TLS (bench/reference/bare-copies.ts) took 2.0-2.2 s with it and 2.8-3.9 s
  * without, once the process had loaded Cairn's modules.
  */
 export const SERVICE_NODE_FLAGS = Object.freeze(['--initial-old-space-size=128'])

@@ -10,6 +10,9 @@ import {
 } from '../core/index.ts'
 import { DirectWriter } from './direct-writer.ts'
 
+/** File times come from the kernel's coarse clock, a few ms behind Date.now(): a block sent again just after a gc order must not look older than it. */
+const MTIME_SLACK_MS = 20
+
 export interface BlockStoreInit {
   /** The blockstore-fs directory. */
   path: string
@@ -208,15 +211,16 @@ export class BlockStore {
   }
 
   /**
-   * gc's delete: skips a block written, or sent again, within `graceMs`
-   * (a put is reusing it, whatever order the messages arrived in).
+   * gc's delete: skips a block written, or sent again, within `graceMs` or
+   * since the order came (`orderedAtMs`): a put is reusing it, whatever
+   * order the messages arrived in.
    */
-  async deleteUnlessFresh (cid: CID, graceMs: number): Promise<boolean> {
+  async deleteUnlessFresh (cid: CID, graceMs: number, orderedAtMs = Number.POSITIVE_INFINITY): Promise<boolean> {
     const key = blockKey(cid)
     if (!this.index.has(key) || this.writing.has(key)) return false
     try {
       const info = await stat(this.fileOf(cid))
-      if (Date.now() - info.mtimeMs < graceMs) return false
+      if (Date.now() - info.mtimeMs < graceMs || info.mtimeMs >= orderedAtMs - MTIME_SLACK_MS) return false
     } catch {
       this.forget(key)
       return true

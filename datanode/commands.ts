@@ -13,7 +13,7 @@ export interface CommandRunnerInit {
     deleted (cids: CID[]): Promise<void>
     corrupt (cid: CID): Promise<void>
   }
-  /** gc deletes skip blocks written or sent again this recently. */
+  /** gc deletes skip blocks written or sent again this recently (and any sent again since the order came). */
   gcGraceMs: number
   /** Copies sent at once. Default 8. */
   maxTransfers?: number
@@ -44,9 +44,10 @@ export class CommandRunner {
   }
 
   run (commands: DatanodeCommand[]): void {
+    const receivedAtMs = Date.now()
     for (const command of commands) {
       if (this.stopped) return
-      const job = this.execute(command).catch((err: unknown) => {
+      const job = this.execute(command, receivedAtMs).catch((err: unknown) => {
         this.init.log.warn(`${command.kind} failed: ${(err as Error).message}`)
       }).finally(() => {
         this.running.delete(job)
@@ -61,10 +62,10 @@ export class CommandRunner {
     await Promise.allSettled([...this.running])
   }
 
-  private async execute (command: DatanodeCommand): Promise<void> {
+  private async execute (command: DatanodeCommand, receivedAtMs: number): Promise<void> {
     switch (command.kind) {
       case 'replicate': await this.transfers.run(async () => { await this.replicate(command.cid, command.targets) }); return
-      case 'delete': await this.delete(command.cids, command.gc === true); return
+      case 'delete': await this.delete(command.cids, command.gc === true, receivedAtMs); return
       case 'verify': await this.verify(command.cids); return
     }
   }
@@ -80,10 +81,11 @@ export class CommandRunner {
     }))
   }
 
-  private async delete (cids: CID[], gc: boolean): Promise<void> {
+  /** `orderedAtMs`: when the order came; a gc delete keeps a block sent again since. */
+  private async delete (cids: CID[], gc: boolean, orderedAtMs: number): Promise<void> {
     const deleted: CID[] = []
     for (const cid of cids) {
-      const gone = gc ? await this.init.store.deleteUnlessFresh(cid, this.init.gcGraceMs) : await this.init.store.delete(cid)
+      const gone = gc ? await this.init.store.deleteUnlessFresh(cid, this.init.gcGraceMs, orderedAtMs) : await this.init.store.delete(cid)
       if (gone) deleted.push(cid)
     }
     await this.init.store.sync()

@@ -143,6 +143,13 @@ export class ReplicationMonitor {
    * a gc can leave hundreds of thousands here, and rounds come every 20 ms.
    */
   private readonly condemned = new Map<string, { atMs: number, datanodes: number[] }>()
+  /**
+   * Blocks wanted again after gc condemned them, whose delete orders may
+   * still wait in an outbox: those are dropped when taken. Cleared once no
+   * gc delete waits anywhere (queuedGcDeletes).
+   */
+  private readonly pardoned = new Set<string>()
+  private queuedGcDeletes = 0
   private readonly outbox = new Map<number, Queued[]>()
   private readonly load = new Map<number, number>()
   private readonly dirty = new Map<string, Uint8Array>()
@@ -284,6 +291,7 @@ export class ReplicationMonitor {
     // to the end: the map stays oldest first
     this.condemned.delete(key)
     this.condemned.set(key, { atMs: this.state.clock(), datanodes: told })
+    this.pardoned.delete(key)
   }
 
   /** Copies gc has ordered deleted do not count as present for a new put. */
@@ -291,9 +299,14 @@ export class ReplicationMonitor {
     return this.condemned.has(keyString(mh))
   }
 
-  /** A put or pin wants the block again; datanodes keep copies sent to them lately anyway. */
+  /**
+   * A put or pin wants the block again: its delete orders not yet sent are
+   * dropped. (Datanodes also keep a copy sent to them since an order came,
+   * or within their gc grace.)
+   */
   pardon (mh: Uint8Array): void {
-    this.condemned.delete(keyString(mh))
+    const key = keyString(mh)
+    if (this.condemned.delete(key) && this.queuedGcDeletes > 0) this.pardoned.add(key)
   }
 
   /** Has a datanode re-read a copy a client found bad. */
@@ -321,9 +334,19 @@ export class ReplicationMonitor {
       cids += size
       n++
     }
-    const taken = queue.splice(0, n).map(toCommand)
+    const taken = queue.splice(0, n)
     if (queue.length === 0) this.outbox.delete(datanode)
-    return taken
+    const commands: DatanodeCommand[] = []
+    for (const command of taken) {
+      if (command.kind === 'delete' && command.gc) {
+        this.queuedGcDeletes -= command.mhs.length
+        if (this.pardoned.size > 0) command.mhs = command.mhs.filter((mh) => !this.pardoned.has(keyString(mh)))
+        if (command.mhs.length === 0) continue
+      }
+      commands.push(toCommand(command))
+    }
+    if (this.queuedGcDeletes === 0) this.pardoned.clear()
+    return commands
   }
 
   /** Plans moving copies between datanodes (balance, or operator requests). Returns how many were planned. */
@@ -589,6 +612,7 @@ export class ReplicationMonitor {
 
   /** `mh`: a kept copy (keptCopy); it waits as bytes, not a CID, until sent. */
   private queueDelete (datanode: number, mh: Uint8Array, gc: boolean): void {
+    if (gc) this.queuedGcDeletes++
     const queue = this.outbox.get(datanode) ?? []
     const last = queue.at(-1)
     if (last?.kind === 'delete' && last.gc === gc && last.mhs.length < 1024) last.mhs.push(mh)
@@ -659,6 +683,10 @@ export class ReplicationMonitor {
   }
 
   private forget (datanode: number): void {
+    for (const command of this.outbox.get(datanode) ?? []) {
+      if (command.kind === 'delete' && command.gc) this.queuedGcDeletes -= command.mhs.length
+    }
+    if (this.queuedGcDeletes === 0) this.pardoned.clear()
     this.outbox.delete(datanode)
     for (const [key, pending] of this.pending) {
       if (pending.source === datanode || pending.targets.includes(datanode)) this.cancel(key, pending)

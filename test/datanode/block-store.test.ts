@@ -93,6 +93,27 @@ describe('BlockStore', () => {
     await expect(store.get(a.cid)).rejects.toBeInstanceOf(BlockNotFoundError)
   })
 
+  it('a gc delete keeps a block sent again since the order came, even with no grace, and deletes one that was not', async () => {
+    const store = new BlockStore({ path: dir, reservedBytes: 0 })
+    await store.open()
+    const kept = await block('sent again')
+    const gone = await block('left alone')
+    await store.put(kept.cid, kept.bytes)
+    await store.put(gone.cid, gone.bytes)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const orderedAtMs = Date.now()
+    // a put sends one of them again after the order reached the datanode, before it ran
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    expect(await store.put(kept.cid, kept.bytes)).toBe(false)
+    expect(await store.deleteUnlessFresh(kept.cid, 0, orderedAtMs)).toBe(false)
+    expect(await store.deleteUnlessFresh(gone.cid, 0, orderedAtMs)).toBe(true)
+    expect(store.has(kept.cid)).toBe(true)
+    expect(store.has(gone.cid)).toBe(false)
+    // an order that came after it was sent again deletes it (without grace)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(await store.deleteUnlessFresh(kept.cid, 0, Date.now())).toBe(true)
+  })
+
   it('writes blocks of every size byte-exact, with O_DIRECT where the disk has it and through the page cache otherwise', async () => {
     const sizes = [0, 1, 4095, 4096, 4097, 1024 * 1024 + 1, MAX_BLOCK_BYTES]
     const blocks = await Promise.all(Array.from({ length: 20 }, async (_, i) => {

@@ -204,6 +204,20 @@ describe('replication monitor', () => {
     expect(seen.has(CID.createV1(raw.code, Digest.decode(Uint8Array.from(blocks[7]!))).toString())).toBe(true)
   })
 
+  it('a block wanted again after gc condemned it loses the delete orders still queued for it; condemned again, it is deleted', async () => {
+    const a = register('a')
+    const blocks = await Promise.all(Array.from({ length: 10 }, async (_, i) => await block(i)))
+    for (const mh of blocks) monitor.condemn(mh, [a])
+    // a put sends blocks 0-4 again before a's next heartbeat takes its orders
+    for (const mh of blocks.slice(0, 5)) monitor.pardon(mh)
+    const cidOf = (mh: Uint8Array): string => CID.createV1(raw.code, Digest.decode(Uint8Array.from(mh))).toString()
+    const deleted = (batch: DatanodeCommand[]): string[] => batch.flatMap((c) => (c.kind === 'delete' ? c.cids.map(String) : []))
+    expect(deleted(commands(a)).sort()).toEqual(blocks.slice(5).map(cidOf).sort())
+    // a later gc condemns block 0 afresh: that order goes out
+    monitor.condemn(blocks[0]!, [a])
+    expect(deleted(commands(a))).toEqual([cidOf(blocks[0]!)])
+  })
+
   it('trims an over-replicated block from the fullest datanode, keeping enough copies', async () => {
     const [a, b, c] = [register('a', 900), register('b', 100), register('c', 500)]
     const mh = await block(1)

@@ -98,6 +98,8 @@ export class TestCluster {
       await cluster.startNamenode()
       for (let i = 0; i < cluster.options.datanodes; i++) await cluster.startDatanode(i)
       await cluster.waitForLive(cluster.options.datanodes)
+      // as a cluster that has run a moment: gc and balance refuse to run in safe mode
+      await cluster.waitFor(async (client) => !(await client.report()).safeMode.on, 'the namenode to leave safe mode')
     } catch (err) {
       // the caller never gets the cluster to stop: do it here, or its processes outlive the test
       await cluster.stop()

@@ -6,7 +6,7 @@
 // node_modules, so `cairn` works either way. Services (namenode, datanode,
 // up, mount, gateway) and bulk transfers (put, get, cat, import, export) are
 // re-run too, with the Node options V8 takes only at start
-// (SERVICE_NODE_FLAGS and NODE_FLAG_COMMANDS in cli/launch.js). A signal is passed on to the
+// (nodeFlagsFor in cli/launch.js). A signal is passed on to the
 // child; one that reached both (a terminal's Ctrl-C) is taken once by the
 // services (DUPLICATE_SIGNAL_MS in cli/support/signals.ts).
 import { spawn } from 'node:child_process'

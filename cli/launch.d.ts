@@ -1,7 +1,8 @@
 // Types for cli/launch.js (plain JavaScript: cli/bin.js loads it on any Node).
 export declare const SERVICE_NODE_FLAGS: readonly string[]
 export declare const SERVICE_COMMANDS: ReadonlySet<string>
-export declare const NODE_FLAG_COMMANDS: ReadonlySet<string>
+export declare const BULK_NODE_FLAGS: readonly string[]
+export declare const BULK_COMMANDS: ReadonlySet<string>
 export declare const SOURCE_ENTRY: string
 export declare const BUNDLE_DIR: string
 export declare const BUNDLE_ENTRY: string

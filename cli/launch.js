@@ -10,7 +10,7 @@ import path from 'node:path'
 /**
  * Node options that services and bulk transfers start with: `cairn up`
  * forks its services with them, and the `cairn` command (cli/bin.js) re-runs
- * those commands with them (NODE_FLAG_COMMANDS). They must be given when the
+ * those commands with them (nodeFlagsFor). They must be given when the
  * process starts: V8 sizes its heap then, setting them later has no effect
  * (measured), and NODE_OPTIONS refuses them. `node cli/main.ts datanode`
  * goes without: slower, the same otherwise.
@@ -19,26 +19,35 @@ import path from 'node:path'
  * (30-40 MB, most of it libp2p's code) while blocks pass through it as
  * external memory, so V8's limits, computed from the live heap and shrunk
  * further by its memory reducer once idle, let a 256 MiB put trigger 3-24
- * full mark-compacts on a datanode and 16 on the client. Starting the old
- * generation at 128 MB keeps them to a few. Measured (2026-11-25): a datanode
- * used 0.88-1.28 CPU-seconds per 256 MiB put with it, 1.17-1.78 without
- * (two hand-started datanodes, six puts each way); a put or get client, with
- * and without it alternated on one idle cluster, put 256 MiB in 1.99-2.53 s
- * (2.12-2.64 without) and got it in 1.32-1.44 s (1.47-1.81), peak memory
- * 186-215 MB (159-186). A bare three-copy transfer with the data channel's
- * TLS (bench/reference/bare-copies.ts) took 2.0-2.2 s with it and 2.8-3.9 s
- * without, once the process had loaded Cairn's modules.
+ * full mark-compacts on a datanode and 16 on the client. A larger initial
+ * old generation keeps them to a few. Measured (2026-11-25): a datanode used
+ * 0.88-1.28 CPU-seconds per 256 MiB put with 128 MB, 1.17-1.78 without (two
+ * hand-started datanodes, six puts each way). A bare three-copy transfer
+ * with the data channel's TLS (bench/reference/bare-copies.ts) took 2.0-2.2 s
+ * with it and 2.8-3.9 s without, once the process had loaded Cairn's modules.
  */
 export const SERVICE_NODE_FLAGS = Object.freeze(['--initial-old-space-size=128'])
 
-/** Commands that run until stopped. */
+/**
+ * The same for one-shot bulk transfers, smaller: a client's heap also holds
+ * the importer's state for a tree of small files, where 128 MB only let
+ * garbage pile up. Measured on one idle cluster, alternated: a 256 MiB put
+ * took 1.72-1.92 s with 64 MB, 1.71-2.08 s with 128 and 1.80-2.39 s without
+ * (user CPU 0.92-1.03, 0.91-0.99, 1.17-1.34 s; peak 187-200, 211-215,
+ * 170-187 MB); a put of 4,500 files of 1-11 KB peaked at 294-305 MB with
+ * 64, 343-356 with 128 and 296-309 without, in the same time.
+ */
+export const BULK_NODE_FLAGS = Object.freeze(['--initial-old-space-size=64'])
+
+/** Commands that run until stopped: they start with SERVICE_NODE_FLAGS. */
 export const SERVICE_COMMANDS = new Set(['namenode', 'datanode', 'up', 'mount', 'gateway'])
 
-/** Commands that may move a lot of data through one process. */
-const BULK_COMMANDS = new Set(['put', 'get', 'cat', 'import', 'export'])
-
-/** Commands that start with SERVICE_NODE_FLAGS (a re-run costs 30-45 ms of start-up where the Node in use could run Cairn itself). */
-export const NODE_FLAG_COMMANDS = new Set([...SERVICE_COMMANDS, ...BULK_COMMANDS])
+/**
+ * Commands that may move a lot of data through one process: they start
+ * with BULK_NODE_FLAGS (a re-run costs 30-45 ms of start-up where the Node
+ * in use could run Cairn itself).
+ */
+export const BULK_COMMANDS = new Set(['put', 'get', 'cat', 'import', 'export'])
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 /** The TypeScript entry point, which any Node from 22.18 runs as it is. */
@@ -61,7 +70,10 @@ export function commandName (args) {
 
 /** The Node options a run of `cairn <args>` needs at start. */
 export function nodeFlagsFor (args) {
-  return NODE_FLAG_COMMANDS.has(commandName(args) ?? '') ? [...SERVICE_NODE_FLAGS] : []
+  const command = commandName(args) ?? ''
+  if (SERVICE_COMMANDS.has(command)) return [...SERVICE_NODE_FLAGS]
+  if (BULK_COMMANDS.has(command)) return [...BULK_NODE_FLAGS]
+  return []
 }
 
 /**

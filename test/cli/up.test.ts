@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
-import { BUNDLE_ENTRY, bundleIsFresh, SERVICE_NODE_FLAGS, SOURCE_ENTRY } from '../../cli/launch.js'
+import { BULK_NODE_FLAGS, BUNDLE_ENTRY, bundleIsFresh, SERVICE_NODE_FLAGS, SOURCE_ENTRY } from '../../cli/launch.js'
 import { MAIN, runCairn } from '../helpers/cluster.ts'
 
 const BIN = fileURLToPath(new URL('../../cli/bin.js', import.meta.url))
@@ -189,7 +189,7 @@ describe('the cairn command (cli/bin.js)', () => {
       if (runner === undefined) await new Promise((resolve) => setTimeout(resolve, 50))
     }
     expect(runner, `no process runs ${entry} put: ${putErr}`).toBeDefined()
-    for (const flag of SERVICE_NODE_FLAGS) expect(runner).toContain(flag)
+    for (const flag of BULK_NODE_FLAGS) expect(runner).toContain(flag)
     put.stdin.end('bulk')
     expect(await putExited, putErr).toBe(0)
     expect(putOut.trim()).toMatch(/^bafk/)

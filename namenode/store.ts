@@ -3,7 +3,7 @@ import { DatabaseSync } from 'node:sqlite'
 import type { StatementSync } from 'node:sqlite'
 import { CID } from 'multiformats/cid'
 import * as varint from 'uint8-varint'
-import { ConfigError, blockKey, makeDirectoriesSync } from '../core/index.ts'
+import { ConfigError, blockKey } from '../core/index.ts'
 import type { PinInfo } from '../core/index.ts'
 
 /** A datanode the namenode has seen, as persisted (liveness is not: it is rebuilt from heartbeats). */
@@ -45,8 +45,8 @@ export class MetadataStore {
   private readonly db: DatabaseSync
   private readonly statements: Record<string, StatementSync>
 
+  /** `dir` exists: the namenode made it when it locked it (lockDataDir). */
   constructor (dir: string) {
-    makeDirectoriesSync(dir)
     const file = path.join(dir, 'metadata.sqlite')
     try {
       this.db = new DatabaseSync(file)

@@ -1,4 +1,3 @@
-import { mkdirSync, statSync } from 'node:fs'
 import { mkdir, stat } from 'node:fs/promises'
 import path from 'node:path'
 
@@ -29,45 +28,17 @@ export async function makeDirectories (dir: string, mode?: number): Promise<stri
   const first = await makeDirectories(path.dirname(dir), mode)
   try {
     await mkdir(dir, options)
+    return first ?? dir
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return await existingDirectory(dir, err).then(() => first)
-    throw err
+    // another process made it meanwhile; a second ENOENT is final
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    await existingDirectory(dir, err)
+    return first
   }
-  return first ?? dir
-}
-
-/** makeDirectories for code that runs before any event loop matters (start-up). */
-export function makeDirectoriesSync (dir: string, mode?: number): string | undefined {
-  const options = mode === undefined ? {} : { mode }
-  try {
-    mkdirSync(dir, options)
-    return dir
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    if (code === 'EEXIST') return existingDirectorySync(dir, err)
-    if (code !== 'ENOENT' || path.dirname(dir) === dir) throw err
-  }
-  const first = makeDirectoriesSync(path.dirname(dir), mode)
-  try {
-    mkdirSync(dir, options)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') { existingDirectorySync(dir, err); return first }
-    throw err
-  }
-  return first ?? dir
 }
 
 async function existingDirectory (dir: string, eexist: unknown): Promise<undefined> {
   const info = await stat(dir).catch(() => undefined)
   if (info?.isDirectory() !== true) throw eexist
-  return undefined
-}
-
-function existingDirectorySync (dir: string, eexist: unknown): undefined {
-  let isDirectory = false
-  try {
-    isDirectory = statSync(dir).isDirectory()
-  } catch {}
-  if (!isDirectory) throw eexist
   return undefined
 }

@@ -44,10 +44,10 @@ export class CommandRunner {
   }
 
   run (commands: DatanodeCommand[]): void {
-    const receivedAtMs = Date.now()
+    const orderedAtMs = Date.now()
     for (const command of commands) {
       if (this.stopped) return
-      const job = this.execute(command, receivedAtMs).catch((err: unknown) => {
+      const job = this.execute(command, orderedAtMs).catch((err: unknown) => {
         this.init.log.warn(`${command.kind} failed: ${(err as Error).message}`)
       }).finally(() => {
         this.running.delete(job)
@@ -62,10 +62,10 @@ export class CommandRunner {
     await Promise.allSettled([...this.running])
   }
 
-  private async execute (command: DatanodeCommand, receivedAtMs: number): Promise<void> {
+  private async execute (command: DatanodeCommand, orderedAtMs: number): Promise<void> {
     switch (command.kind) {
       case 'replicate': await this.transfers.run(async () => { await this.replicate(command.cid, command.targets) }); return
-      case 'delete': await this.delete(command.cids, command.gc === true, receivedAtMs); return
+      case 'delete': await this.delete(command.cids, command.gc === true, orderedAtMs); return
       case 'verify': await this.verify(command.cids); return
     }
   }

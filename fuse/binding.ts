@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
 import path from 'node:path'
-import { MountError } from '../core/index.ts'
+import { INSTALL_FUSE_HINT, MountError } from './errors.ts'
 
 /** What fuse-native hands a stat callback (times as Dates or epoch ms). */
 export interface FuseStat {
@@ -90,7 +90,7 @@ export function fuseNative (): FuseClass {
     if ((err as NodeJS.ErrnoException).code !== 'ERR_DLOPEN_FAILED') throw err
     throw new MountError(`FUSE is not available on this machine: ${(err as Error).message}`, {
       cause: err,
-      hint: 'install FUSE 2 (Debian and Ubuntu: apt-get install -y fuse libfuse2; Fedora: dnf install fuse fuse-libs), then mount again'
+      hint: `${INSTALL_FUSE_HINT}, then mount again`
     })
   }
   return loaded

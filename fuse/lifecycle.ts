@@ -11,7 +11,7 @@ import { ContentView } from './content-view.ts'
 import { Drive } from './drive.ts'
 import { DriveSet } from './drives.ts'
 import { Journal, journalFile, journalName, replayJournal } from './journal.ts'
-import { MountError } from './errors.ts'
+import { INSTALL_FUSE_HINT, MountError } from './errors.ts'
 import { createOperations } from './operations.ts'
 
 const run = promisify(execFile)
@@ -100,7 +100,7 @@ async function detach (mountpoint: string): Promise<void> {
     if (e.code === 'ENOENT') {
       throw new MountError(`cannot unmount ${mountpoint}: fusermount is not installed`, {
         cause: err,
-        hint: 'install FUSE 2 (Debian and Ubuntu: apt-get install -y fuse libfuse2; Fedora: dnf install fuse fuse-libs)'
+        hint: INSTALL_FUSE_HINT
       })
     }
     throw new MountError(`fusermount could not unmount ${mountpoint}: ${e.stderr?.trim() ?? e.message}`, { cause: err })

@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process'
-import { mkdir, mkdtemp, readdir, realpath, rm, stat, writeFile } from 'node:fs/promises'
+import { execFile, spawn } from 'node:child_process'
+import { mkdir, mkdtemp, open, readdir, readlink, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -46,12 +46,10 @@ describe('errors a user can hit', () => {
   it('a path that does not exist inside a directory, and a path through a file', async () => {
     const dir = path.join(cluster.dir, 'd')
     await rm(dir, { recursive: true, force: true })
-    await import('node:fs/promises').then(async (fs) => {
-      await fs.mkdir(dir)
-      await fs.writeFile(path.join(dir, 'f'), 'x')
-      await fs.mkdir(path.join(dir, 'sub'))
-      await fs.symlink('f', path.join(dir, 'link'))
-    })
+    await mkdir(dir)
+    await writeFile(path.join(dir, 'f'), 'x')
+    await mkdir(path.join(dir, 'sub'))
+    await symlink('f', path.join(dir, 'link'))
     const root = (await cluster.cairn(['put', dir])).stdout.toString().trim()
     expectCleanError(await cluster.cairn(['cat', `${root}/missing`]), 3, /missing/)
     expectCleanError(await cluster.cairn(['cat', root]), 2, /is a directory/)
@@ -165,8 +163,6 @@ describe('errors a user can hit', () => {
 
   it('cat into a closed pipe stops quietly', async () => {
     const root = (await cluster.cairn(['put', '-'], { input: Buffer.alloc(4 * 1024 * 1024, 1) })).stdout.toString().trim()
-    const { spawn } = await import('node:child_process')
-    const { MAIN } = await import('../helpers/cluster.ts')
     const child = spawn('sh', ['-c', `"${process.execPath}" "${MAIN}" --config "${cluster.configFile}" cat ${root} | head -c 10 > /dev/null; echo "\${PIPESTATUS:-done}"`])
     let stderr = ''
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
@@ -178,8 +174,6 @@ describe('errors a user can hit', () => {
   it('cat and get -o - into a full disk fail with a clear error, never exit 0 with part of the bytes', async () => {
     const bytes = Buffer.alloc(4 * 1024 * 1024, 7)
     const root = (await cluster.cairn(['put', '-q', '-'], { input: bytes })).stdout.toString().trim()
-    const { spawn } = await import('node:child_process')
-    const { open } = await import('node:fs/promises')
     // /dev/full answers every write with ENOSPC, as a full disk behind `> file` does
     const full = await open('/dev/full', 'w')
     try {
@@ -210,7 +204,6 @@ describe('errors a user can hit', () => {
   })
 
   it('Ctrl-C during a get: exit 130, "interrupted", and neither the file nor its temporary copy is left', async () => {
-    const { spawn } = await import('node:child_process')
     const bytes = Buffer.alloc(256 * 1024 * 1024)
     for (let i = 0; i < bytes.length; i += 4096) bytes.writeUInt32LE(i, i)
     const root = (await cluster.cairn(['put', '-q', '-'], { input: bytes, timeoutMs: 120_000 })).stdout.toString().trim()
@@ -234,9 +227,6 @@ describe('errors a user can hit', () => {
   }, 180_000)
 
   it('Ctrl-C ends a put waiting on a pipe with nothing in it yet: exit 130, "interrupted", no bug report', async () => {
-    const { spawn } = await import('node:child_process')
-    const { readdir: list, readlink: link } = await import('node:fs/promises')
-    const { MAIN, until } = await import('../helpers/cluster.ts')
     const child = spawn(process.execPath, [MAIN, '--config', cluster.configFile, 'put', '-'], { stdio: ['pipe', 'pipe', 'pipe'] })
     let stderr = ''
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
@@ -246,8 +236,8 @@ describe('errors a user can hit', () => {
     const fds = `/proc/${child.pid as number}/fd`
     await until('the put to connect', async () => {
       // (0-2 are sockets too: the test's stdio pipes)
-      for (const fd of await list(fds).catch(() => [] as string[])) {
-        if (Number(fd) > 2 && (await link(`${fds}/${fd}`).catch(() => '')).startsWith('socket:')) return true
+      for (const fd of await readdir(fds).catch(() => [] as string[])) {
+        if (Number(fd) > 2 && (await readlink(`${fds}/${fd}`).catch(() => '')).startsWith('socket:')) return true
       }
       return false
     })

@@ -9,6 +9,7 @@ import type { ChildProcess } from 'node:child_process'
 import { open } from 'node:fs/promises'
 import tls from 'node:tls'
 import type { TLSSocket } from 'node:tls'
+import { SERVICE_NODE_FLAGS } from '../../cli/launch.js'
 import { DATA_CHANNEL_CIPHERS } from '../../core/index.ts'
 import type { DirectWriter } from '../../datanode/index.ts'
 
@@ -110,10 +111,16 @@ export interface Children {
   done: () => Promise<void>
 }
 
-/** Forks `count` copies of `script` (argsOf(i) each), which answer with listenForParent. */
+/**
+ * Forks `count` copies of `script` (argsOf(i) each), which answer with
+ * listenForParent. They stand for datanodes, so they start with the Node
+ * options datanodes start with.
+ */
 export async function forkListeners (script: string, count: number, argsOf: (i: number) => string[]): Promise<Children> {
   const children: ChildProcess[] = []
-  for (let i = 0; i < count; i++) children.push(fork(script, argsOf(i), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))
+  for (let i = 0; i < count; i++) {
+    children.push(fork(script, argsOf(i), { execArgv: [...SERVICE_NODE_FLAGS], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))
+  }
   const exited = children.map(async (child) => await new Promise<number | null>((resolve) => { child.once('exit', resolve) }))
   const ports = await Promise.all(children.map(async (child) => await new Promise<number>((resolve, reject) => {
     child.once('message', (port) => { resolve(port as number) })
